@@ -1,0 +1,1 @@
+"""Buildpacks: the SDK for writing buildpacks in Python, and the bundled buildpacks."""

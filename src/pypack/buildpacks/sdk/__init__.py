@@ -1,0 +1,1 @@
+"""The buildpack SDK: write a CNB buildpack as a Python class. Depends on :mod:`pypack.spec` only."""

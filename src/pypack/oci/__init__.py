@@ -1,0 +1,1 @@
+"""OCI images: references, layouts, registries, the Docker daemon and reproducible layers."""

@@ -1,0 +1,1 @@
+"""The platform: the ``pypack`` CLI, build orchestration, builder and buildpack packaging."""

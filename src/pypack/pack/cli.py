@@ -1,0 +1,69 @@
+"""The ``pypack`` command line: the click group and the one place errors become exit codes.
+
+Subcommands live in their own modules and are imported only when invoked, so a command with
+little to do (``pypack --version``) starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+
+from pypack import __version__
+from pypack.errors import ExitCode, PypackError
+
+# name -> "module:attribute" of the click command; imported on first use.
+_COMMANDS: dict[str, str] = {
+    "validate": "pypack.pack.validate:validate",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="pypack", message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug output and tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """pypack turns application source into OCI images with Cloud Native Buildpacks."""
+    ctx.obj = {"verbose": verbose}
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s: %(message)s"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; a :class:`PypackError` becomes one line on stderr and its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(arg in ("-v", "--verbose") for arg in args)
+    try:
+        cli.main(args=args, prog_name="pypack", standalone_mode=False)
+    except PypackError as error:
+        if verbose:
+            logging.getLogger("pypack").exception("traceback")
+        click.echo(f"ERROR: {error}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(ExitCode.GENERIC)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    sys.exit(ExitCode.SUCCESS)

@@ -1,0 +1,94 @@
+"""``<layers>/<buildpack>/launch.toml``: processes, labels and slices a buildpack contributes.
+
+Written by ``bin/build``; read by the builder, which merges every buildpack's processes into
+``<layers>/config/metadata.toml``. The shape of a process depends on the Buildpack API: pass
+``context={"buildpack_api": ApiVersion}`` to check it (``command`` is a string below 0.9 and an
+array from 0.9, where ``direct`` is gone).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
+
+from pypack.spec._base import Document, SpecModel
+from pypack.spec.api import ApiVersion
+from pypack.spec.bom import BomEntry
+
+_PROCESS_TYPE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class ImageLabel(SpecModel):
+    """``[[labels]]``: an image label the buildpack sets."""
+
+    key: str
+    value: str
+
+
+class Slice(SpecModel):
+    """``[[slices]]``: globs of app files that go into their own layer."""
+
+    paths: list[str] = []
+
+
+class ProcessEntry(SpecModel):
+    """``[[processes]]``: a process type the app image can start."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    command: str | list[str]
+    args: list[str] | None = None
+    direct: bool | None = None
+    default: bool = False
+    working_dir: str | None = None
+    exec_env: list[str] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type_chars(cls, value: str) -> str:
+        if not _PROCESS_TYPE.fullmatch(value):
+            raise ValueError(f"{value!r} may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _api_rules(self, info: ValidationInfo) -> ProcessEntry:
+        if not self.command or not self.command_list[0]:
+            raise ValueError(f"process {self.type!r} has an empty command")
+        api = (info.context or {}).get("buildpack_api")
+        if not isinstance(api, ApiVersion):
+            return self
+        if api.at_least("0.9"):
+            if self.direct is not None:
+                raise ValueError("'direct' is not supported from Buildpack API 0.9; remove it")
+            if not isinstance(self.command, list):
+                raise ValueError('command must be an array from Buildpack API 0.9: ["cmd", "arg"]')
+        elif not isinstance(self.command, str):
+            raise ValueError("command must be a string below Buildpack API 0.9")
+        return self
+
+    @property
+    def command_list(self) -> list[str]:
+        """The command as an array, whatever the API it was written for."""
+        return [self.command] if isinstance(self.command, str) else list(self.command)
+
+
+class LaunchFile(Document):
+    """The whole ``launch.toml``."""
+
+    file_name: ClassVar[str] = "launch.toml"
+    model_config = ConfigDict(extra="allow")
+
+    labels: list[ImageLabel] = []
+    processes: list[ProcessEntry] = []
+    slices: list[Slice] = []
+    bom: list[BomEntry] | None = None
+
+    @model_validator(mode="after")
+    def _one_default(self) -> LaunchFile:
+        defaults = [p.type for p in self.processes if p.default]
+        if len(defaults) > 1:
+            raise ValueError(f"multiple default process types are not allowed: {', '.join(defaults)}")
+        return self

@@ -1,0 +1,1 @@
+"""Stack definitions (build and run base images), shipped as package data."""
