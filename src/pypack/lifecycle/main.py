@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from pypack import __version__
 from pypack.errors import ExitCode
 
-PHASES = ("analyzer", "detector", "restorer", "builder", "exporter", "creator", "rebaser", "launcher")
+PHASES = (
+    "analyzer",
+    "detector",
+    "restorer",
+    "builder",
+    "exporter",
+    "creator",
+    "rebaser",
+    "launcher",
+)
 _VERSION_FLAGS = ("-version", "--version")
 
 
@@ -36,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest[:1] and rest[0] in _VERSION_FLAGS:
         print(__version__)
         return ExitCode.SUCCESS
-    print(f"ERROR: the {name} phase is not implemented in pypack {__version__} yet", file=sys.stderr)
+    print(
+        f"ERROR: the {name} phase is not implemented in pypack {__version__} yet", file=sys.stderr
+    )
     return ExitCode.GENERIC
 
 

@@ -52,6 +52,8 @@ class SpecModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="forbid",
+        # No coercion: clear-env = "yes" or manifest-size = "1487" is an error, not a guess.
+        strict=True,
     )
 
     key_synonyms: ClassVar[Mapping[str, str]] = {}
@@ -71,7 +73,9 @@ class SpecModel(BaseModel):
             if other not in result:
                 continue
             if canonical in result:
-                raise ValueError(f"both {canonical!r} and {other!r} are set; keep only {canonical!r}")
+                raise ValueError(
+                    f"both {canonical!r} and {other!r} are set; keep only {canonical!r}"
+                )
             result[canonical] = result.pop(other)
         return result
 
@@ -89,8 +93,13 @@ def _wants_json_keys(info: SerializationInfo) -> bool:
 
 
 def _to_data(model: BaseModel, *, json_keys: bool) -> dict[str, Any]:
+    # TOML keeps native values (a datetime in [metadata] stays a TOML datetime); JSON labels
+    # need JSON values.
     data: dict[str, Any] = model.model_dump(
-        mode="json", by_alias=True, exclude_none=True, context={"json_keys": json_keys}
+        mode="json" if json_keys else "python",
+        by_alias=True,
+        exclude_none=True,
+        context={"json_keys": json_keys},
     )
     return data
 
@@ -116,7 +125,11 @@ class Document(SpecModel):
 
     @classmethod
     def from_data(
-        cls, data: Mapping[str, Any], source: str | None = None, *, context: Mapping[str, Any] | None = None
+        cls,
+        data: Mapping[str, Any],
+        source: str | None = None,
+        *,
+        context: Mapping[str, Any] | None = None,
     ) -> Self:
         """Validate already-parsed TOML data; errors name ``source``."""
         model: Self = _validate(cls, data, source or cls.file_name, context)
@@ -131,7 +144,9 @@ class Document(SpecModel):
         return cls.from_data(parse_toml(text, name), name, context=context)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, context: Mapping[str, Any] | None = None) -> Self:
+    def load(
+        cls, path: str | os.PathLike[str], *, context: Mapping[str, Any] | None = None
+    ) -> Self:
         """Read a TOML file; a missing or unreadable file is a :class:`SpecError` too."""
         return cls.from_data(read_toml_file(path), str(path), context=context)
 
@@ -149,7 +164,7 @@ class Document(SpecModel):
 
 
 class Label(SpecModel):
-    """A JSON image label. ``label_name`` is the label key, e.g. ``io.buildpacks.build.metadata``."""
+    """A JSON image label; ``label_name`` is its key, e.g. ``io.buildpacks.build.metadata``."""
 
     label_name: ClassVar[str] = ""
     root_field: ClassVar[str | None] = None
@@ -243,7 +258,8 @@ class KeyedValueError(ValueError):
 def spec_error_from(exc: ValidationError, data: Any, source: str) -> SpecError:
     """The first problem of ``exc`` as one ``<source>: <key>: <problem>`` line."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    # A misspelt key usually also leaves a required key missing; the spelling is the news.
+    first = min(errors, key=lambda error: error["type"] != "extra_forbidden")
     key = _key_path(first["loc"], data, missing=first["type"] == "missing")
     problem = _problem(first)
     cause = first.get("ctx", {}).get("error")
@@ -277,7 +293,11 @@ def _key_path(loc: Sequence[str | int], data: Any, *, missing: bool) -> str:
     node = data
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
-        if isinstance(node, dict) and isinstance(part, str) and (part in node or (last and missing)):
+        if (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and (part in node or (last and missing))
+        ):
             name = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
             parts.append(name if not parts else f".{name}")
             node = node.get(part)

@@ -28,7 +28,7 @@ class ApiVersion:
         """Parse ``"0.12"``, ``"1"`` or ``"v0.12"``; raise ``ValueError`` otherwise."""
         match = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
-            raise ValueError(f"{text!r} is not an API version like \"0.12\"")
+            raise ValueError(f'{text!r} is not an API version like "0.12"')
         return cls(int(match.group(1)), int(match.group(2) or 0))
 
     def __str__(self) -> str:

@@ -25,7 +25,6 @@ class BuilderModule(ModuleMeta):
     is an image reference. ``id``/``version``, when given, must match what the module says.
     """
 
-    id: str | None = None
     uri: str | None = None
     image: str | None = None
 
@@ -89,7 +88,7 @@ class BuildEnv(SpecModel):
     def _delim_for_append(self) -> BuildEnv:
         if self.suffix in ("append", "prepend") and not self.delim:
             raise KeyedValueError(
-                "delim", f"required with suffix {self.suffix!r}; set e.g. delim = \":\""
+                "delim", f'required with suffix {self.suffix!r}; set e.g. delim = ":"'
             )
         return self
 
@@ -141,14 +140,13 @@ class BuilderConfig(Document):
     @property
     def build_image(self) -> str:
         """The build image, from ``[build] image`` or the deprecated ``stack.build-image``."""
-        image = (self.build.image if self.build else None) or (self.stack and self.stack.build_image)
-        assert image, "checked by validation"
-        return image
+        stack_image = self.stack.build_image if self.stack else None
+        return (self.build.image if self.build else None) or stack_image or ""
 
     @property
     def run_images(self) -> list[RunImageEntry]:
         """The run images, from ``[[run.images]]`` or the deprecated ``stack.run-image``."""
         if self.run and self.run.images:
             return list(self.run.images)
-        assert self.stack and self.stack.run_image, "checked by validation"
-        return [RunImageEntry(image=self.stack.run_image, mirrors=self.stack.run_image_mirrors)]
+        stack = self.stack or StackConfig()
+        return [RunImageEntry(image=stack.run_image or "", mirrors=stack.run_image_mirrors)]

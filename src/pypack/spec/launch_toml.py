@@ -90,5 +90,7 @@ class LaunchFile(Document):
     def _one_default(self) -> LaunchFile:
         defaults = [p.type for p in self.processes if p.default]
         if len(defaults) > 1:
-            raise ValueError(f"multiple default process types are not allowed: {', '.join(defaults)}")
+            raise ValueError(
+                f"multiple default process types are not allowed: {', '.join(defaults)}"
+            )
         return self

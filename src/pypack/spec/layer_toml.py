@@ -34,7 +34,8 @@ class LayerFile(Document):
     def _flags_in_types_table(cls, data: Any) -> Any:
         if isinstance(data, dict) and {"launch", "build", "cache"} & data.keys():
             raise ValueError(
-                "the launch, build and cache flags belong in the [types] table, not at the top level"
+                "the launch, build and cache flags belong in the [types] table, "
+                "not at the top level"
             )
         return data
 

@@ -36,7 +36,10 @@ def exec_env_names(value: Any) -> Any:
     """Accept ``exec-env`` as the reference lifecycle and pack write it (``["production"]``)
     and as the spec writes it (``[{name = "production"}]``); keep the list of names."""
     if isinstance(value, list):
-        return [item["name"] if isinstance(item, dict) and set(item) == {"name"} else item for item in value]
+        return [
+            item["name"] if isinstance(item, dict) and set(item) == {"name"} else item
+            for item in value
+        ]
     return value
 
 
@@ -49,6 +52,7 @@ class ModuleMeta(SpecModel):
 
     model_config = ConfigDict(extra="allow")
 
+    id: str | None = None
     version: str | None = None
     name: str | None = None
     homepage: str | None = None
@@ -59,7 +63,9 @@ class ModuleMeta(SpecModel):
     sbom_formats: list[str] | None = None
     exec_env: list[str] | None = None
 
-    _exec_env = field_validator("exec_env", mode="before")(classmethod(lambda cls, v: exec_env_names(v)))
+    _exec_env = field_validator("exec_env", mode="before")(
+        classmethod(lambda cls, v: exec_env_names(v))
+    )
 
 
 class ModuleInfo(ModuleMeta):
@@ -86,7 +92,9 @@ class ModuleRef(SpecModel):
     optional: bool = False
     exec_env: list[str] | None = None
 
-    _exec_env = field_validator("exec_env", mode="before")(classmethod(lambda cls, v: exec_env_names(v)))
+    _exec_env = field_validator("exec_env", mode="before")(
+        classmethod(lambda cls, v: exec_env_names(v))
+    )
 
     @property
     def full_name(self) -> str:

@@ -260,7 +260,7 @@ def schema_version_of(data: dict[str, Any], source: str) -> str:
         raise SpecError(source, "_.schema-version", 'required in the [_] table, e.g. "0.2"')
     if version not in _SCHEMAS:
         raise SpecError(
-            source, "_.schema-version", f"unsupported schema version {version!r}; use \"0.2\""
+            source, "_.schema-version", f'unsupported schema version {version!r}; use "0.2"'
         )
     return str(version)
 

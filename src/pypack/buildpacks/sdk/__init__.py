@@ -1,1 +1,4 @@
-"""The buildpack SDK: write a CNB buildpack as a Python class. Depends on :mod:`pypack.spec` only."""
+"""The buildpack SDK: write a CNB buildpack as a Python class.
+
+It depends on :mod:`pypack.spec` only.
+"""
