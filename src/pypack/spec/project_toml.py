@@ -89,8 +89,8 @@ def _include_or_exclude(include: list[str] | None, exclude: list[str] | None) ->
 # --- schema 0.1 ------------------------------------------------------------------------------
 
 
-class ProjectInfoV01(_Open):
-    """``[project]`` of schema 0.1."""
+class ProjectInfo(_Open):
+    """``[project]`` of schema 0.1; the same keys open ``[_]`` in schema 0.2."""
 
     id: str | None = None
     name: str | None = None
@@ -122,13 +122,13 @@ class ProjectV01(Document):
     file_name: ClassVar[str] = "project.toml"
     model_config = ConfigDict(extra="allow")
 
-    project: ProjectInfoV01 | None = None
+    project: ProjectInfo | None = None
     build: BuildV01 = BuildV01()
     metadata: FreeForm | None = None
 
     def normalized(self) -> ProjectSettings:
         """The settings of this descriptor, independent of its schema."""
-        project = self.project or ProjectInfoV01()
+        project = self.project or ProjectInfo()
         return ProjectSettings(
             schema_version="0.1",
             name=project.name,
@@ -145,17 +145,10 @@ class ProjectV01(Document):
 # --- schema 0.2 ------------------------------------------------------------------------------
 
 
-class ProjectInfoV02(_Open):
+class ProjectInfoV02(ProjectInfo):
     """``[_]`` of schema 0.2."""
 
     schema_version: str
-    id: str | None = None
-    name: str | None = None
-    version: str | None = None
-    authors: list[str] | None = None
-    documentation_url: str | None = None
-    source_url: str | None = None
-    licenses: list[License] | None = None
     metadata: FreeForm | None = None
 
 
