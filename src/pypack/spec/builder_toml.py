@@ -77,6 +77,11 @@ class BuildEnv(SpecModel):
     delim: str | None = None
     exec_env: list[str] | None = None
 
+    @field_validator("suffix", mode="before")
+    @classmethod
+    def _empty_suffix_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # pack reads suffix = "" as no suffix
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
