@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from pydantic import (
 )
 
 from pypack.errors import SpecError
+from pypack.fsutil import write_atomically
 
 FreeForm = dict[str, Any]
 """A free-form table such as ``[metadata]``: kept as read, written back as is."""
@@ -210,19 +210,6 @@ def read_toml_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read: {exc.strerror}") from None
     return parse_toml(text, str(path))
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- turning pydantic errors into one line -------------------------------------------------

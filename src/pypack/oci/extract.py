@@ -1,0 +1,164 @@
+"""Safe extraction of layer tars: for unpacking images and restoring caches.
+
+A layer is untrusted input. Extraction refuses entries that would land outside the destination
+(``..`` components, absolute paths, hard links to outside) and never writes *through* a symlink:
+a symlink from an earlier entry or layer is a file to replace, not a door. Absolute symlink
+targets are kept as they are — they are normal in image layers and are resolved only when the
+image runs. OCI whiteouts are applied: ``.wh.<name>`` deletes ``<name>`` from lower layers and
+``.wh..wh..opq`` empties its directory of what lower layers put there.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+from pathlib import Path
+from typing import BinaryIO
+
+from pypack.errors import PypackError
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_WHITEOUT = ".wh..wh..opq"
+
+
+class UnsafeArchive(PypackError):
+    """A tar entry that would escape the destination or write through a link."""
+
+
+def extract_layer(
+    stream: BinaryIO,
+    dest: Path,
+    *,
+    whiteouts: bool = True,
+    same_owner: bool | None = None,
+    source: str = "layer",
+) -> list[str]:
+    """Extract the tar (plain or gzip) read from ``stream`` into ``dest``; return the paths
+    written, relative to ``dest``. ``same_owner`` (default: when running as root) keeps the
+    uid/gid of entries."""
+    keep_owner = os.geteuid() == 0 if same_owner is None else same_owner
+    dest.mkdir(parents=True, exist_ok=True)
+    root = Path(os.path.realpath(dest))
+    written: list[str] = []
+    written_set: set[str] = set()
+    directories: list[tuple[Path, tarfile.TarInfo]] = []
+    with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        for member in tar:
+            name = _safe_name(member.name, source)
+            if not name:
+                continue
+            parent, base = posixpath.split(name)
+            if whiteouts and base.startswith(WHITEOUT_PREFIX):
+                _whiteout(root, parent, base, written_set, source)
+                continue
+            target = _target(root, name, source)
+            if member.isdir():
+                _make_dir(target, member)
+                directories.append((target, member))
+            elif member.isreg():
+                _replace(target)
+                fileobj = tar.extractfile(member)
+                assert fileobj is not None  # a regular member always has content
+                with open(target, "wb") as out:
+                    shutil.copyfileobj(fileobj, out, 1 << 20)
+                os.chmod(target, stat.S_IMODE(member.mode))
+            elif member.issym():
+                _replace(target)
+                os.symlink(member.linkname, target)
+            elif member.islnk():
+                link_source = _target(root, _safe_name(member.linkname, source), source)
+                if not link_source.exists() or link_source.is_symlink():
+                    raise UnsafeArchive(
+                        f"{source}: hard link {name!r} points at {member.linkname!r}, "
+                        "which is not a file extracted before it"
+                    )
+                _replace(target)
+                os.link(link_source, target)
+            else:
+                continue  # devices and fifos need privileges; app images do not need them
+            if keep_owner:
+                os.lchown(target, member.uid, member.gid)
+            if not member.isdir() and not member.issym():
+                os.utime(target, (member.mtime, member.mtime))
+            written.append(name)
+            written_set.add(name)
+    for directory, member in reversed(directories):
+        os.chmod(directory, stat.S_IMODE(member.mode) | stat.S_IRWXU)
+        os.utime(directory, (member.mtime, member.mtime))
+    return written
+
+
+def _safe_name(name: str, source: str) -> str:
+    """The entry's path relative to the destination, or :class:`UnsafeArchive`."""
+    if name.startswith("/"):
+        raise UnsafeArchive(f"{source}: entry {name!r} has an absolute path")
+    cleaned = posixpath.normpath(name) if name not in ("", ".", "./") else ""
+    if cleaned == "." or not cleaned:
+        return ""
+    if cleaned == ".." or cleaned.startswith("../"):
+        raise UnsafeArchive(f"{source}: entry {name!r} points outside the destination")
+    return cleaned
+
+
+def _target(root: Path, name: str, source: str) -> Path:
+    """``root/name``, refusing when any existing parent on the way is a symlink."""
+    current = root
+    parts = name.split("/")
+    for part in parts[:-1]:
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            current.mkdir(mode=0o755)
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafeArchive(
+                f"{source}: entry {name!r} would be written through the symlink {part!r}"
+            )
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafeArchive(f"{source}: entry {name!r} needs {part!r} to be a directory")
+    return current / parts[-1]
+
+
+def _replace(target: Path) -> None:
+    """Remove what is at ``target`` (a file, a link, or a directory) so an entry can take it."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(target)
+    else:
+        target.unlink()
+
+
+def _make_dir(target: Path, member: tarfile.TarInfo) -> None:
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        target.mkdir(mode=0o700)
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        target.unlink()
+        target.mkdir(mode=0o700)
+    else:
+        os.chmod(target, stat.S_IMODE(member.mode) | stat.S_IRWXU)
+
+
+def _whiteout(root: Path, parent: str, base: str, written: set[str], source: str) -> None:
+    directory = _target(root, f"{parent}/x" if parent else "x", source).parent
+    if base == OPAQUE_WHITEOUT:
+        if not directory.is_dir():
+            return
+        for child in os.listdir(directory):
+            relative = f"{parent}/{child}" if parent else child
+            if relative not in written:
+                _replace(directory / child)
+        return
+    victim = base[len(WHITEOUT_PREFIX) :]
+    if victim in ("", ".", "..") or "/" in victim:
+        raise UnsafeArchive(f"{source}: whiteout {base!r} names no sibling")
+    _replace(directory / victim)

@@ -1,0 +1,292 @@
+"""Reproducible layer tars, hashed (and optionally gzipped) in one streaming pass.
+
+The same tree gives the same bytes whatever its files' mtimes, owners or the umask: entries come
+in walk order (names sorted), every mtime is 1980-01-01T00:00:01Z (or a given epoch), uid and
+gid are what the caller says, user and group names are empty, and PAX records appear only for
+long or non-ASCII names. While the tar streams out, the diffID (sha256 of the tar) and the blob
+digest (sha256 of what is stored, gzip or not) are computed, so nothing is read twice and
+nothing is held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from pypack.oci import mediatypes
+
+NORMALIZED_MTIME = 315532801
+"""1980-01-01T00:00:01Z, the timestamp of every entry in a reproducible layer."""
+
+GZIP_LEVEL = 1
+_CHUNK = 1 << 20
+_BLOCK = tarfile.BLOCKSIZE
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A written layer: its diffID, and the digest, size and media type of the stored blob."""
+
+    diff_id: str
+    digest: str
+    size: int
+    media_type: str
+
+    @property
+    def compressed(self) -> bool:
+        """True when the blob is gzip-compressed."""
+        return mediatypes.is_gzip_layer(self.media_type)
+
+
+class _HashingSink:
+    """Receives tar bytes; hashes them (diffID), compresses them if asked, hashes and writes
+    what is stored."""
+
+    def __init__(self, out: BinaryIO, *, compress: bool, level: int) -> None:
+        self._out = out
+        self._tar_hash = hashlib.sha256()
+        self._blob_hash = hashlib.sha256() if compress else self._tar_hash
+        self._zip = zlib.compressobj(level, zlib.DEFLATED, 31) if compress else None
+        self.compress = compress
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._tar_hash.update(data)
+        if self._zip is None:
+            self._store(data)
+        else:
+            self._store(self._zip.compress(data))
+
+    def _store(self, data: bytes | memoryview) -> None:
+        if not data:
+            return
+        if self._zip is not None:
+            self._blob_hash.update(data)
+        self._out.write(data)
+        self.size += len(data)
+
+    def finish(self) -> tuple[str, str, int]:
+        if self._zip is not None:
+            self._store(self._zip.flush())
+        return (
+            "sha256:" + self._tar_hash.hexdigest(),
+            "sha256:" + self._blob_hash.hexdigest(),
+            self.size,
+        )
+
+
+class LayerWriter:
+    """Write one reproducible layer tar to ``out``.
+
+    Add entries in the order they should appear (``add_tree`` walks a directory in sorted
+    order), then :meth:`close` to finish the tar and get the :class:`LayerInfo`. Paths inside
+    the layer are given without a leading ``/`` (``layers/bp/venv``); ``/`` is accepted and
+    stripped.
+    """
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        *,
+        compress: bool = False,
+        level: int = GZIP_LEVEL,
+        mtime: int = NORMALIZED_MTIME,
+    ) -> None:
+        self._sink = _HashingSink(out, compress=compress, level=level)
+        self._mtime = mtime
+        self._written: set[str] = set()
+        self._links: dict[tuple[int, int], str] = {}
+        self._closed = False
+
+    # --- entries -----------------------------------------------------------------------------
+
+    def add_dir(self, name: str, *, uid: int = 0, gid: int = 0, mode: int = 0o755) -> None:
+        """A directory entry."""
+        self._header(_info(name, tarfile.DIRTYPE, mode, uid, gid, self._mtime))
+
+    def add_parents(self, name: str, *, uid: int = 0, gid: int = 0, mode: int = 0o755) -> None:
+        """Directory entries for every parent of ``name`` not yet in the layer."""
+        parts = _clean(name).split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            parent = "/".join(parts[:depth])
+            if parent not in self._written:
+                self.add_dir(parent, uid=uid, gid=gid, mode=mode)
+
+    def add_bytes(
+        self, name: str, data: bytes, *, uid: int = 0, gid: int = 0, mode: int = 0o644
+    ) -> None:
+        """A regular file with ``data`` as its content."""
+        info = _info(name, tarfile.REGTYPE, mode, uid, gid, self._mtime)
+        info.size = len(data)
+        self._header(info)
+        self._sink.write(data)
+        self._pad(len(data))
+
+    def add_symlink(self, name: str, target: str, *, uid: int = 0, gid: int = 0) -> None:
+        """A symbolic link to ``target`` (absolute targets are kept as they are)."""
+        info = _info(name, tarfile.SYMTYPE, 0o777, uid, gid, self._mtime)
+        info.linkname = target
+        self._header(info)
+
+    def add_tree(
+        self,
+        source: Path,
+        name: str,
+        *,
+        uid: int,
+        gid: int,
+        include_root: bool = True,
+        skip: Callable[[Path], bool] | None = None,
+    ) -> None:
+        """Everything under ``source`` (which need not be a directory) as ``name``.
+
+        Owners become ``uid``/``gid``; permission bits are kept as they are on disk; files with
+        several links inside the tree become hard links to the first one written.
+        """
+        self._add_path(source, _clean(name), uid, gid, include_root, skip)
+
+    def _add_path(
+        self,
+        path: Path,
+        name: str,
+        uid: int,
+        gid: int,
+        include_self: bool,
+        skip: Callable[[Path], bool] | None,
+    ) -> None:
+        st = os.lstat(path)
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            if include_self:
+                self.add_dir(name, uid=uid, gid=gid, mode=mode)
+            with os.scandir(path) as entries:
+                children = sorted(entry.name for entry in entries)
+            for child in children:
+                child_path = path / child
+                if skip is not None and skip(child_path):
+                    continue
+                self._add_path(
+                    child_path, f"{name}/{child}" if name else child, uid, gid, True, skip
+                )
+        elif stat.S_ISLNK(st.st_mode):
+            self.add_symlink(name, os.readlink(path), uid=uid, gid=gid)
+        elif stat.S_ISREG(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            first = self._links.get(key) if st.st_nlink > 1 else None
+            if first is not None:
+                info = _info(name, tarfile.LNKTYPE, mode, uid, gid, self._mtime)
+                info.linkname = first
+                self._header(info)
+                return
+            if st.st_nlink > 1:
+                self._links[key] = name
+            self._add_file(path, name, st.st_size, mode, uid, gid)
+        # sockets, fifos and devices have no place in an app layer: they are left out.
+
+    def _add_file(self, path: Path, name: str, size: int, mode: int, uid: int, gid: int) -> None:
+        info = _info(name, tarfile.REGTYPE, mode, uid, gid, self._mtime)
+        info.size = size
+        self._header(info)
+        copied = 0
+        with open(path, "rb", buffering=0) as source:
+            while copied < size:
+                chunk = source.read(min(_CHUNK, size - copied))
+                if not chunk:
+                    raise OSError(f"{path} shrank while it was being written into a layer")
+                self._sink.write(chunk)
+                copied += len(chunk)
+        self._pad(size)
+
+    # --- framing -----------------------------------------------------------------------------
+
+    def _header(self, info: tarfile.TarInfo) -> None:
+        if self._closed:
+            raise ValueError("layer already closed")
+        self._written.add(info.name.rstrip("/"))
+        self._sink.write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+
+    def _pad(self, size: int) -> None:
+        remainder = size % _BLOCK
+        if remainder:
+            self._sink.write(b"\0" * (_BLOCK - remainder))
+
+    def close(self) -> LayerInfo:
+        """End the tar (two zero blocks) and return the layer's digests."""
+        if not self._closed:
+            self._sink.write(b"\0" * (_BLOCK * 2))
+            self._closed = True
+        diff_id, digest, size = self._sink.finish()
+        media_type = mediatypes.OCI_LAYER_GZIP if self._sink.compress else mediatypes.OCI_LAYER
+        return LayerInfo(diff_id, digest, size, media_type)
+
+
+def _clean(name: str) -> str:
+    cleaned = name.strip("/")
+    if any(part in ("", ".", "..") for part in cleaned.split("/")) and cleaned:
+        raise ValueError(f"{name!r} is not a clean path inside a layer")
+    return cleaned
+
+
+def _info(name: str, kind: bytes, mode: int, uid: int, gid: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(_clean(name))
+    info.type = kind
+    info.mode = mode
+    info.uid = uid
+    info.gid = gid
+    info.uname = ""
+    info.gname = ""
+    info.mtime = mtime
+    return info
+
+
+def write_layer_file(
+    path: Path,
+    fill: Callable[[LayerWriter], None],
+    *,
+    compress: bool = False,
+    mtime: int = NORMALIZED_MTIME,
+) -> LayerInfo:
+    """Write a layer to the file ``path`` with ``fill`` adding its entries."""
+    with open(path, "wb") as out:
+        writer = LayerWriter(out, compress=compress, mtime=mtime)
+        fill(writer)
+        return writer.close()
+
+
+def gzip_file(source: BinaryIO, out: BinaryIO, *, level: int = GZIP_LEVEL) -> tuple[str, int]:
+    """Gzip ``source`` into ``out`` the same deterministic way layers are written; return the
+    digest and size of what was written."""
+    hasher = hashlib.sha256()
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    size = 0
+    while chunk := source.read(_CHUNK):
+        data = compressor.compress(chunk)
+        hasher.update(data)
+        out.write(data)
+        size += len(data)
+    data = compressor.flush()
+    hasher.update(data)
+    out.write(data)
+    size += len(data)
+    return "sha256:" + hasher.hexdigest(), size
+
+
+T = TypeVar("T")
+
+
+def in_parallel(jobs: Iterable[Callable[[], T]], workers: int | None = None) -> list[T]:
+    """Run independent jobs (layer writes) on threads; zlib and hashlib release the GIL, so
+    compression of separate layers overlaps. Results come back in job order."""
+    job_list = list(jobs)
+    if len(job_list) <= 1:
+        return [job() for job in job_list]
+    with ThreadPoolExecutor(max_workers=workers or min(len(job_list), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda job: job(), job_list))

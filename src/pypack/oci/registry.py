@@ -1,0 +1,493 @@
+"""A client for the OCI distribution API, on requests.
+
+It answers ``Basic`` and ``Bearer`` challenges with credentials from a :class:`Keychain`,
+caches tokens per scope, retries with backoff on 5xx answers and dropped connections, checks
+the digest of every manifest and blob it reads, and uploads blobs monolithically from files or
+in chunks from a stream (so a layer can be compressed while it is sent). Plain http is used
+only for loopback registries or when asked. No credential appears in an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import urlencode, urljoin
+
+import requests
+
+from pypack.errors import ServiceError
+from pypack.oci import mediatypes
+from pypack.oci.auth import Credentials, Keychain
+from pypack.oci.digest import CHUNK, DigestMismatch, sha256_of, verified_chunks, verify
+from pypack.oci.models import RawDocument, media_type_of
+from pypack.oci.reference import is_loopback
+
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_TIMEOUT = (10, 300)
+USER_AGENT = "pypack"
+
+
+class RegistryError(ServiceError):
+    """A registry answered with an error, or could not be reached."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the credentials (or needs some and none are configured)."""
+
+
+class BlobUnknown(RegistryError):
+    """The registry does not have the blob."""
+
+
+class ManifestUnknown(RegistryError):
+    """The registry does not have the manifest (image or tag)."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A parsed ``WWW-Authenticate`` header."""
+
+    scheme: str
+    params: dict[str, str]
+
+    @classmethod
+    def parse(cls, header: str) -> Challenge:
+        """Parse ``Bearer realm="...",service="..."`` (or ``Basic realm="..."``)."""
+        scheme, _, rest = header.strip().partition(" ")
+        return cls(scheme.lower(), dict(_CHALLENGE.findall(rest)))
+
+
+def pull_scope(repository: str) -> str:
+    """The token scope to read ``repository``."""
+    return f"repository:{repository}:pull"
+
+
+def push_scope(repository: str) -> str:
+    """The token scope to read and write ``repository``."""
+    return f"repository:{repository}:pull,push"
+
+
+class RegistryClient:
+    """Talk to one registry (``host[:port]``)."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        keychain: Keychain | None = None,
+        insecure: bool = False,
+        session: requests.Session | None = None,
+        retries: int = 4,
+        backoff: float = 0.2,
+    ) -> None:
+        self.registry = registry
+        self._keychain = keychain or Keychain()
+        plain_http = insecure or is_loopback(registry)
+        host = "registry-1.docker.io" if registry == "docker.io" else registry
+        self.base_url = f"{'http' if plain_http else 'https'}://{host}"
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._retries = retries
+        self._backoff = backoff
+        self._tokens: dict[tuple[str, ...], str] = {}
+        self._challenge: Challenge | None = None
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def _credentials(self) -> Credentials:
+        return self._keychain.resolve(self.registry)
+
+    def _authorization(self, scopes: tuple[str, ...]) -> str | None:
+        challenge = self._challenge
+        if challenge is None:
+            return None
+        creds = self._credentials
+        if challenge.scheme == "basic":
+            return creds.header or creds.basic()
+        if challenge.scheme == "bearer":
+            if creds.header and creds.header.lower().startswith("bearer "):
+                return creds.header
+            token = self._tokens.get(scopes) or self._fetch_token(challenge, scopes, creds)
+            return f"Bearer {token}"
+        return creds.header
+
+    def _fetch_token(
+        self, challenge: Challenge, scopes: tuple[str, ...], creds: Credentials
+    ) -> str:
+        realm = challenge.params.get("realm")
+        if not realm:
+            raise RegistryError(f"registry {self.registry}: Bearer challenge without a realm")
+        query: list[tuple[str, str]] = []
+        if "service" in challenge.params:
+            query.append(("service", challenge.params["service"]))
+        query.extend(("scope", scope) for scope in scopes)
+        headers = {}
+        basic = creds.basic() if creds.username else None
+        if creds.header and creds.header.lower().startswith("basic "):
+            basic = creds.header
+        try:
+            if creds.identity_token:
+                form = {
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.identity_token,
+                    "service": challenge.params.get("service", ""),
+                    "scope": " ".join(scopes),
+                    "client_id": USER_AGENT,
+                }
+                answer = self._session.post(realm, data=form, timeout=_TIMEOUT)
+            else:
+                if basic:
+                    headers["Authorization"] = basic
+                answer = self._session.get(
+                    f"{realm}?{urlencode(query)}", headers=headers, timeout=_TIMEOUT
+                )
+        except requests.RequestException as exc:
+            raise RegistryError(
+                f"registry {self.registry}: token service {realm} unreachable: {type(exc).__name__}"
+            ) from None
+        if answer.status_code in (401, 403):
+            raise RegistryAuthError(
+                f"registry {self.registry}: the token service refused {creds.describe()}; "
+                "check the credentials in the Docker config or CNB_REGISTRY_AUTH"
+            )
+        if answer.status_code != 200:
+            raise RegistryError(
+                f"registry {self.registry}: token service answered {answer.status_code}"
+            )
+        try:
+            body = answer.json()
+        except ValueError:
+            raise RegistryError(
+                f"registry {self.registry}: token service did not answer JSON"
+            ) from None
+        token = body.get("token") or body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"registry {self.registry}: token service answered no token")
+        self._tokens[scopes] = token
+        return token
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...],
+        what: str,
+        expect: Iterable[int],
+        headers: dict[str, str] | None = None,
+        body: Callable[[], bytes | BinaryIO | Iterator[bytes] | None] | None = None,
+        stream: bool = False,
+        missing: type[RegistryError] | None = None,
+    ) -> requests.Response:
+        """Send a request, answering one auth challenge and retrying transient failures.
+
+        ``body`` is called for each attempt, so a file body is reopened and a retry never sends
+        half a stream.
+        """
+        expected = set(expect)
+        full_url = url if url.startswith("http") else urljoin(self.base_url, url)
+        attempt = 0
+        authenticated = False
+        while True:
+            send_headers = dict(headers or {})
+            authorization = self._authorization(scopes)
+            if authorization:
+                send_headers["Authorization"] = authorization
+            try:
+                response = self._session.request(
+                    method,
+                    full_url,
+                    headers=send_headers,
+                    data=body() if body else None,
+                    stream=stream,
+                    timeout=_TIMEOUT,
+                    allow_redirects=True,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt < self._retries:
+                    attempt += 1
+                    time.sleep(self._backoff * 2 ** (attempt - 1))
+                    continue
+                raise RegistryError(
+                    f"registry {self.registry}: {what}: cannot connect ({type(exc).__name__}); "
+                    "is the registry running and reachable?"
+                ) from None
+            if response.status_code in expected:
+                return response
+            if response.status_code == 401 and not authenticated:
+                header = response.headers.get("WWW-Authenticate", "")
+                response.close()
+                if header:
+                    self._challenge = Challenge.parse(header)
+                    self._tokens.pop(scopes, None)
+                    authenticated = True
+                    if self._challenge.scheme == "basic" and self._credentials.anonymous:
+                        raise RegistryAuthError(
+                            f"registry {self.registry}: {what}: needs credentials; "
+                            "log in with docker login or set CNB_REGISTRY_AUTH"
+                        )
+                    continue
+            if response.status_code in _RETRY_STATUSES and attempt < self._retries:
+                response.close()
+                attempt += 1
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+                continue
+            raise self._error(response, what, missing)
+
+    def _error(
+        self, response: requests.Response, what: str, missing: type[RegistryError] | None
+    ) -> RegistryError:
+        code, message = "", ""
+        try:
+            errors = response.json().get("errors") or []
+            if errors:
+                code = str(errors[0].get("code", ""))
+                message = str(errors[0].get("message", ""))
+        except (ValueError, AttributeError):
+            pass
+        finally:
+            response.close()
+        detail = f"{response.status_code} {code} {message}".strip()
+        text = f"registry {self.registry}: {what}: {detail}"
+        if response.status_code in (401, 403):
+            return RegistryAuthError(
+                f"{text} ({self._credentials.describe()}; check the credentials)"
+            )
+        if response.status_code == 404 and missing is not None:
+            return missing(text)
+        return RegistryError(text)
+
+    # --- API ---------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Check the registry speaks the distribution API (``GET /v2/``), authenticating."""
+        self._request("GET", "/v2/", scopes=(), what="ping", expect=(200,)).close()
+
+    def head_blob(self, repository: str, digest: str) -> int | None:
+        """The blob's size if the repository has it, else None."""
+        response = self._request(
+            "HEAD",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=(pull_scope(repository),),
+            what=f"HEAD blob {repository}@{digest}",
+            expect=(200, 404),
+        )
+        response.close()
+        if response.status_code == 404:
+            return None
+        return int(response.headers.get("Content-Length", "0"))
+
+    def open_blob(self, repository: str, digest: str) -> Iterator[bytes]:
+        """Stream a blob's bytes; the stream raises :class:`DigestMismatch` at its end if the
+        content does not match ``digest``."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=(pull_scope(repository),),
+            what=f"GET blob {repository}@{digest}",
+            expect=(200,),
+            stream=True,
+            missing=BlobUnknown,
+        )
+
+        def chunks() -> Iterator[bytes]:
+            with response:
+                yield from response.iter_content(CHUNK)
+
+        return verified_chunks(chunks(), digest, f"registry {self.registry}: blob {digest}")
+
+    def read_blob(self, repository: str, digest: str) -> bytes:
+        """A small blob (a config), checked against its digest."""
+        return b"".join(self.open_blob(repository, digest))
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Ask the registry to link a blob from another repository; True if it did."""
+        query = urlencode({"mount": digest, "from": from_repository})
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/?{query}",
+            scopes=(push_scope(repository), pull_scope(from_repository)),
+            what=f"mount blob {digest} from {from_repository} into {repository}",
+            expect=(201, 202),
+        )
+        response.close()
+        if response.status_code == 201:
+            return True
+        location = response.headers.get("Location")
+        if location:  # the registry opened an upload instead; we do not need it
+            self._request(
+                "DELETE",
+                self._absolute(location),
+                scopes=(push_scope(repository),),
+                what="cancel upload",
+                expect=(204, 404, 405),
+            ).close()
+        return False
+
+    def _start_upload(self, repository: str) -> str:
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes=(push_scope(repository),),
+            what=f"start blob upload to {repository}",
+            expect=(202,),
+        )
+        response.close()
+        location = response.headers.get("Location")
+        if not location:
+            raise RegistryError(f"registry {self.registry}: upload started without a Location")
+        return self._absolute(location)
+
+    def _absolute(self, location: str) -> str:
+        return location if location.startswith("http") else urljoin(self.base_url, location)
+
+    def upload_blob(
+        self, repository: str, opener: Callable[[], BinaryIO], digest: str, size: int
+    ) -> None:
+        """Upload a blob of known digest in one PUT, streaming it from ``opener()`` (called
+        again on a retry, so the whole blob is always sent)."""
+        location = self._start_upload(repository)
+        files: list[BinaryIO] = []
+
+        def body() -> BinaryIO:
+            for stale in files:
+                stale.close()
+            files.append(opener())
+            return files[-1]
+
+        try:
+            self._request(
+                "PUT",
+                _with_query(location, {"digest": digest}),
+                scopes=(push_scope(repository),),
+                what=f"upload blob {digest} to {repository}",
+                expect=(201,),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                body=body,
+            ).close()
+        finally:
+            for file in files:
+                file.close()
+
+    def upload_chunks(self, repository: str, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Upload a blob whose digest is known only at the end, as a series of PATCH requests
+        (one per chunk, each retried whole); return its digest and size."""
+        location = self._start_upload(repository)
+        hasher = hashlib.sha256()
+        offset = 0
+        for chunk in chunks:
+            if not chunk:
+                continue
+            hasher.update(chunk)
+            end = offset + len(chunk) - 1
+            response = self._request(
+                "PATCH",
+                location,
+                scopes=(push_scope(repository),),
+                what=f"upload chunk to {repository}",
+                expect=(202,),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"{offset}-{end}",
+                    "Content-Length": str(len(chunk)),
+                },
+                body=_constant(chunk),
+            )
+            response.close()
+            location = self._absolute(response.headers.get("Location", location))
+            offset = end + 1
+        digest = "sha256:" + hasher.hexdigest()
+        self._request(
+            "PUT",
+            _with_query(location, {"digest": digest}),
+            scopes=(push_scope(repository),),
+            what=f"finish upload of blob {digest} to {repository}",
+            expect=(201,),
+            headers={"Content-Length": "0"},
+        ).close()
+        return digest, offset
+
+    def get_manifest(self, repository: str, reference: str) -> RawDocument:
+        """A manifest or index by tag or digest, checked against its digest."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=(pull_scope(repository),),
+            what=f"GET manifest {repository}:{reference}",
+            expect=(200,),
+            headers={"Accept": mediatypes.ACCEPT_ALL},
+            missing=ManifestUnknown,
+        )
+        raw = response.content
+        expected = reference if reference.startswith("sha256:") else None
+        expected = expected or response.headers.get("Docker-Content-Digest")
+        digest = sha256_of(raw)
+        if expected is not None:
+            verify(raw, expected, f"registry {self.registry}: manifest {repository}:{reference}")
+        media_type = (
+            response.headers.get("Content-Type", "").split(";")[0].strip()
+            or media_type_of(raw)
+            or mediatypes.OCI_MANIFEST
+        )
+        if media_type not in mediatypes.MANIFESTS | mediatypes.INDEXES:
+            media_type = media_type_of(raw) or media_type
+        return RawDocument(raw, media_type, digest)
+
+    def head_manifest(self, repository: str, reference: str) -> str | None:
+        """The digest of a manifest if it exists, else None."""
+        response = self._request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=(pull_scope(repository),),
+            what=f"HEAD manifest {repository}:{reference}",
+            expect=(200, 404),
+            headers={"Accept": mediatypes.ACCEPT_ALL},
+        )
+        response.close()
+        if response.status_code == 404:
+            return None
+        return response.headers.get("Docker-Content-Digest")
+
+    def put_manifest(self, repository: str, reference: str, document: RawDocument) -> str:
+        """Store a manifest under a tag or its digest; return the digest the registry reports."""
+        response = self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=(push_scope(repository),),
+            what=f"PUT manifest {repository}:{reference}",
+            expect=(201,),
+            headers={"Content-Type": document.media_type},
+            body=lambda: document.raw,
+        )
+        response.close()
+        reported = response.headers.get("Docker-Content-Digest", document.digest)
+        if reported != document.digest:
+            raise DigestMismatch(
+                f"registry {self.registry}: stored manifest as {reported}, sent {document.digest}"
+            )
+        return reported
+
+    def check_push_access(self, repository: str) -> None:
+        """Fail early when ``repository`` cannot be written: start an upload and cancel it."""
+        location = self._start_upload(repository)
+        self._request(
+            "DELETE",
+            location,
+            scopes=(push_scope(repository),),
+            what="cancel upload",
+            expect=(204, 404, 405),
+        ).close()
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+def _constant(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
