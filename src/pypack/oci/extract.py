@@ -10,11 +10,14 @@ image runs. OCI whiteouts are applied: ``.wh.<name>`` deletes ``<name>`` from lo
 
 from __future__ import annotations
 
+import gzip
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +31,10 @@ class UnsafeArchive(PypackError):
     """A tar entry that would escape the destination or write through a link."""
 
 
+class BrokenArchive(PypackError):
+    """A tar (or gzip) stream that is cut short or corrupt."""
+
+
 def extract_layer(
     stream: BinaryIO,
     dest: Path,
@@ -39,6 +46,15 @@ def extract_layer(
     """Extract the tar (plain or gzip) read from ``stream`` into ``dest``; return the paths
     written, relative to ``dest``. ``same_owner`` (default: when running as root) keeps the
     uid/gid of entries."""
+    try:
+        return _extract(stream, dest, whiteouts, same_owner, source)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BrokenArchive(f"{source}: not a readable tar: {exc}") from None
+
+
+def _extract(
+    stream: BinaryIO, dest: Path, whiteouts: bool, same_owner: bool | None, source: str
+) -> list[str]:
     keep_owner = os.geteuid() == 0 if same_owner is None else same_owner
     dest.mkdir(parents=True, exist_ok=True)
     root = Path(os.path.realpath(dest))
@@ -46,7 +62,7 @@ def extract_layer(
     written_set: set[str] = set()
     directories: list[tuple[Path, tarfile.TarInfo]] = []
     with tarfile.open(fileobj=stream, mode="r|*") as tar:
-        for member in tar:
+        for member in _members(tar):
             name = _safe_name(member.name, source)
             if not name:
                 continue
@@ -89,6 +105,22 @@ def extract_layer(
         os.chmod(directory, stat.S_IMODE(member.mode) | stat.S_IRWXU)
         os.utime(directory, (member.mtime, member.mtime))
     return written
+
+
+def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """The entries of ``tar``. Some writers (umoci 0.4) end a layer right after the last
+    file's data, without padding or end blocks; Go readers accept that, and so does this.
+    A member whose data is cut short still fails while its data is copied."""
+    members = iter(tar)
+    while True:
+        try:
+            yield next(members)
+        except StopIteration:
+            return
+        except tarfile.ReadError as exc:
+            if "unexpected end of data" in str(exc):
+                return
+            raise
 
 
 def _safe_name(name: str, source: str) -> str:

@@ -85,11 +85,25 @@ class Layer:
         return self.source.open_blob(self.digest)
 
     def open_uncompressed(self) -> BinaryIO:
-        """The layer's tar, decompressed if needed."""
+        """The layer's tar, decompressed if needed (closing it closes the blob too)."""
         stream = self.open()
         if mediatypes.is_gzip_layer(self.descriptor.media_type):
-            return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+            return _Gunzip(stream)  # type: ignore[return-value]
         return stream
+
+
+class _Gunzip(gzip.GzipFile):
+    """A gzip reader that owns (and closes) the stream it reads."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__(fileobj=stream, mode="rb")
+        self._owned = stream
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._owned.close()
 
 
 def _timestamp(seconds: int) -> str:

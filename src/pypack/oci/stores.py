@@ -158,6 +158,9 @@ class RegistryImageStore:
         manifest = image.manifest_document(config)
         for repository in dict.fromkeys(ref.repository for ref in refs):
             self._push_blobs(refs[0], repository, image, config)
+            for layer in image.layers:
+                if _same_registry_repository(layer.origin, refs[0].registry) is None:
+                    layer.origin = f"{refs[0].registry}/{repository}"  # mountable from now on
         for ref in refs:
             self.client(ref.registry).put_manifest(
                 ref.repository, ref.tag or manifest.digest, manifest

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pypack.oci.extract import UnsafeArchive, extract_layer
+from pypack.oci.extract import BrokenArchive, UnsafeArchive, extract_layer
 from pypack.oci.layers import LayerWriter
 
 
@@ -24,7 +24,9 @@ def tar_of(*members: tuple[str, str, bytes | str]) -> io.BytesIO:
                 info.size = len(payload)
                 tar.addfile(info, io.BytesIO(payload))
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE}[kind]
+            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE}[
+                kind
+            ]
             if kind in ("sym", "hard"):
                 assert isinstance(payload, str)
                 info.linkname = payload
@@ -147,3 +149,18 @@ def test_round_trip_with_writer(tmp_path: Path) -> None:
     assert (root / "app" / "run").stat().st_mode & 0o777 == 0o755
     assert os.readlink(root / "app" / "link") == "run"
     assert (root / "app").stat().st_mode & 0o777 == 0o750
+
+
+def test_accepts_a_layer_without_end_blocks_but_not_a_cut_file(tmp_path: Path) -> None:
+    whole = tar_of(("file", "a", b"abc"), ("file", "b", b"x" * 700)).getvalue()
+    no_end = whole[: 512 + 512 + 512 + 700]  # both headers and all data, no padding or end blocks
+    assert extract_layer(io.BytesIO(no_end), tmp_path / "ok") == ["a", "b"]
+    assert (tmp_path / "ok" / "b").read_bytes() == b"x" * 700
+    cut = whole[: 512 + 512 + 512 + 100]
+    with pytest.raises(BrokenArchive, match="layer: not a readable tar: unexpected end of data"):
+        extract_layer(io.BytesIO(cut), tmp_path / "cut")
+
+
+def test_garbage_is_a_broken_archive(tmp_path: Path) -> None:
+    with pytest.raises(BrokenArchive, match="cache: not a readable tar"):
+        extract_layer(io.BytesIO(b"\x1f\x8b" + b"garbage" * 100), tmp_path / "x", source="cache")

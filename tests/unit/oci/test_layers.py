@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from pypack.oci import mediatypes
-from pypack.oci.layers import NORMALIZED_MTIME, LayerWriter, gzip_file, in_parallel, write_layer_file
+from pypack.oci.layers import (
+    NORMALIZED_MTIME,
+    LayerInfo,
+    LayerWriter,
+    gzip_file,
+    in_parallel,
+    write_layer_file,
+)
 
 
 def make_tree(root: Path, *, umask: int = 0o022, mtime: int = 1_700_000_000) -> Path:
@@ -37,7 +45,9 @@ def make_tree(root: Path, *, umask: int = 0o022, mtime: int = 1_700_000_000) -> 
     return root / "app"
 
 
-def layer_of(tree: Path, *, compress: bool, tmp: Path, uid: int = 1000, gid: int = 1000) -> tuple:
+def layer_of(
+    tree: Path, *, compress: bool, tmp: Path, uid: int = 1000, gid: int = 1000
+) -> tuple[LayerInfo, bytes]:
     out = tmp / f"layer-{compress}-{uid}.tar"
 
     def fill(writer: LayerWriter) -> None:
@@ -99,12 +109,16 @@ def test_entries_are_normalized(tmp_path: Path) -> None:
     assert all(m.mtime == NORMALIZED_MTIME for m in members)
     assert all(m.uname == "" and m.gname == "" for m in members)
     assert (by_name["workspace"].uid, by_name["workspace"].gid) == (0, 0)
-    assert (by_name["workspace/app/main.py"].uid, by_name["workspace/app/main.py"].gid) == (1001, 1002)
+    assert (by_name["workspace/app/main.py"].uid, by_name["workspace/app/main.py"].gid) == (
+        1001,
+        1002,
+    )
     assert by_name["workspace/app/abs"].linkname == "/etc/hostname"
     assert by_name["workspace/app/current"].issym()
     assert by_name["workspace/app/run.sh"].mode == 0o755
     hard = by_name["workspace/app/main.py"]
-    assert hard.islnk() and hard.linkname == "workspace/app/main-link.py"
+    assert hard.islnk()
+    assert hard.linkname == "workspace/app/main-link.py"
     assert not any(m.pax_headers for m in members)
 
 
@@ -135,7 +149,7 @@ def test_creation_time_can_be_set(tmp_path: Path) -> None:
 
 def test_gzip_file_matches_streaming_compression(tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "src")
-    plain, plain_bytes = layer_of(tree, compress=False, tmp=tmp_path)
+    _plain, plain_bytes = layer_of(tree, compress=False, tmp=tmp_path)
     zipped, _ = layer_of(tree, compress=True, tmp=tmp_path / "src")
     out = io.BytesIO()
     digest, size = gzip_file(io.BytesIO(plain_bytes), out)
@@ -143,7 +157,8 @@ def test_gzip_file_matches_streaming_compression(tmp_path: Path) -> None:
 
 
 def test_in_parallel_keeps_order() -> None:
-    assert in_parallel([lambda i=i: i * i for i in range(6)], workers=2) == [0, 1, 4, 9, 16, 25]
+    jobs = [functools.partial(pow, i, 2) for i in range(6)]
+    assert in_parallel(jobs, workers=2) == [0, 1, 4, 9, 16, 25]
 
 
 def test_bad_names_are_refused() -> None:
