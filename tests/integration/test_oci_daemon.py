@@ -83,3 +83,5 @@ def test_layers_of_a_daemon_image_can_be_read(
         assert tar.read() == ours.read()
     assert store.load("pypack-test/absent:1") is None
     assert not store.exists("pypack-test/absent:1")
+    store.tag(loaded.digest or "", "pypack-test/read:retagged")
+    assert docker_client.images.get("pypack-test/read:retagged").id == loaded.digest

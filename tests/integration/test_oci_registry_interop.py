@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pypack.oci import mediatypes
-from pypack.oci.digest import DigestMismatch
+from pypack.oci.digest import DigestMismatch, sha256_of
 from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image
 from pypack.oci.layers import write_layer_file
@@ -181,3 +182,13 @@ def test_a_blob_whose_content_does_not_match_its_digest_is_rejected(
         expected = f"blob {digest}: content has digest sha256:"
         with pytest.raises(DigestMismatch, match=expected), pulled.layers[-1].open() as blob:
             blob.read()
+
+
+def test_chunked_upload_of_a_stream_with_unknown_digest(registry: str) -> None:
+    client = RegistryClient(registry)
+    pieces = [os.urandom(1 << 16) for _ in range(5)]
+    digest, size = client.upload_chunks("pypack/chunked", iter(pieces))
+    content = b"".join(pieces)
+    assert (digest, size) == (sha256_of(content), len(content))
+    assert client.head_blob("pypack/chunked", digest) == len(content)
+    assert client.read_blob("pypack/chunked", digest) == content

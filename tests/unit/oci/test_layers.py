@@ -19,6 +19,7 @@ from pypack.oci.layers import (
     LayerWriter,
     gzip_file,
     in_parallel,
+    ustar_header,
     write_layer_file,
 )
 
@@ -166,3 +167,33 @@ def test_bad_names_are_refused() -> None:
     for name in ("a/../b", "a//b", "./a"):
         with pytest.raises(ValueError, match="not a clean path"):
             writer.add_bytes(name, b"")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "size", "linkname"),
+    [
+        ("workspace", tarfile.DIRTYPE, 0, ""),
+        ("workspace/app/main.py", tarfile.REGTYPE, 1234, ""),
+        ("workspace/link", tarfile.SYMTYPE, 0, "/etc/os-release"),
+        ("workspace/hard", tarfile.LNKTYPE, 0, "workspace/app/main.py"),
+        ("x" * 100, tarfile.REGTYPE, 8**11 - 1, ""),
+    ],
+)
+def test_fast_header_is_what_tarfile_writes(
+    name: str, kind: bytes, size: int, linkname: str
+) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode, info.uid, info.gid, info.size, info.mtime = 0o755, 1000, 1001, size, NORMALIZED_MTIME
+    info.uname = info.gname = ""
+    info.linkname = linkname
+    fast = ustar_header(name, kind, 0o755, 1000, 1001, size, NORMALIZED_MTIME, linkname)
+    assert fast == info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "uid"),
+    [("y" * 101, 0, 0), ("ü", 0, 0), ("big", 8**11, 0), ("uid", 0, 8**7)],
+)
+def test_fast_header_declines_what_needs_pax(name: str, size: int, uid: int) -> None:
+    assert ustar_header(name, tarfile.REGTYPE, 0o644, uid, 0, size, NORMALIZED_MTIME) is None
