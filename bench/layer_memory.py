@@ -71,9 +71,8 @@ def main() -> None:
     if not registry:
         sys.exit("start the registry first: source $(scripts/services.sh start)")
     baseline = run(0, registry)["peak_mib"]
-    print(
-        f"{'layer':>9} {'write+store s':>14} {'push+pull s':>12} {'peak RSS MiB':>13} {'over baseline':>14}"
-    )
+    columns = ("write+store s", 14), ("push+pull s", 12), ("peak RSS MiB", 13), ("vs none", 14)
+    print(f"{'layer':>9} " + " ".join(f"{title:>{width}}" for title, width in columns))
     print(f"{'(none)':>9} {'':>14} {'':>12} {baseline:13.1f} {'1.00x':>14}")
     for size in SIZES_MIB:
         result = run(size, registry)

@@ -71,13 +71,13 @@ def main() -> None:
         start = time.perf_counter()
         in_parallel([partial(pypack_layer, root, store, compress=True)] * 2, workers=2)
         parallel = time.perf_counter() - start
-    print(f"{'tar -c | sha256sum':34} {baseline:6.2f} s  {mb / baseline:7.0f} MB/s  ratio 1.00")
-    print(
-        f"{'pypack layer, uncompressed':34} {plain:6.2f} s  {mb / plain:7.0f} MB/s  ratio {baseline / plain:.2f}"
-    )
-    print(
-        f"{'pypack layer, gzip level 1':34} {zipped:6.2f} s  {mb / zipped:7.0f} MB/s  ratio {baseline / zipped:.2f}"
-    )
+    for label, seconds in (
+        ("tar -c | sha256sum", baseline),
+        ("pypack layer, uncompressed", plain),
+        ("pypack layer, gzip level 1", zipped),
+    ):
+        rate = mb / seconds
+        print(f"{label:34} {seconds:6.2f} s  {rate:7.0f} MB/s  ratio {baseline / seconds:.2f}")
     print(
         f"{'2 gzip layers in parallel (cpus=' + str(os.cpu_count()) + ')':34} {parallel:6.2f} s  "
         f"speed-up over serial {2 * zipped / parallel:.2f}x"
