@@ -76,6 +76,19 @@ def registry_process(workdir: Path, auth_yaml: str = "") -> Iterator[str]:
         log.close()
 
 
+@contextmanager
+def serve_in_thread(handler: type[BaseHTTPRequestHandler], port: int) -> Iterator[None]:
+    """Serve ``handler`` on 127.0.0.1:``port`` from a thread until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def htpasswd_auth(workdir: Path) -> str:
     """The auth section for a registry that accepts USER/PASSWORD (bcrypt htpasswd)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -188,14 +201,8 @@ class TokenService:
                 self.end_headers()
                 self.wfile.write(data)
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve_in_thread(Handler, self.port):
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
 class CountingSession(requests.Session):
@@ -300,11 +307,5 @@ class FaultyProxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve_in_thread(Handler, self.port):
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()

@@ -111,7 +111,7 @@ class LayerWriter:
 
     def add_dir(self, name: str, *, uid: int = 0, gid: int = 0, mode: int = 0o755) -> None:
         """A directory entry."""
-        self._entry(name, tarfile.DIRTYPE, mode, uid, gid)
+        self._sink.write(self._header_bytes(name, tarfile.DIRTYPE, mode, uid, gid))
 
     def add_parents(self, name: str, *, uid: int = 0, gid: int = 0, mode: int = 0o755) -> None:
         """Directory entries for every parent of ``name`` not yet in the layer."""
@@ -130,7 +130,8 @@ class LayerWriter:
 
     def add_symlink(self, name: str, target: str, *, uid: int = 0, gid: int = 0) -> None:
         """A symbolic link to ``target`` (absolute targets are kept as they are)."""
-        self._entry(name, tarfile.SYMTYPE, 0o777, uid, gid, linkname=target)
+        header = self._header_bytes(name, tarfile.SYMTYPE, 0o777, uid, gid, linkname=target)
+        self._sink.write(header)
 
     def add_tree(
         self,
@@ -178,7 +179,8 @@ class LayerWriter:
             key = (st.st_dev, st.st_ino)
             first = self._links.get(key) if st.st_nlink > 1 else None
             if first is not None:
-                self._entry(name, tarfile.LNKTYPE, mode, uid, gid, linkname=first)
+                header = self._header_bytes(name, tarfile.LNKTYPE, mode, uid, gid, linkname=first)
+                self._sink.write(header)
                 return
             if st.st_nlink > 1:
                 self._links[key] = name
@@ -205,21 +207,6 @@ class LayerWriter:
         self._sink.write(_padding(size))
 
     # --- framing -----------------------------------------------------------------------------
-
-    def _entry(
-        self,
-        name: str,
-        kind: bytes,
-        mode: int,
-        uid: int,
-        gid: int,
-        *,
-        size: int = 0,
-        linkname: str = "",
-    ) -> None:
-        self._sink.write(
-            self._header_bytes(name, kind, mode, uid, gid, size=size, linkname=linkname)
-        )
 
     def _header_bytes(
         self,

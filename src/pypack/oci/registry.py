@@ -321,14 +321,17 @@ class RegistryClient:
             return True
         location = response.headers.get("Location")
         if location:  # the registry opened an upload instead; we do not need it
-            self._request(
-                "DELETE",
-                self._absolute(location),
-                scopes=(push_scope(repository),),
-                what="cancel upload",
-                expect=(204, 404, 405),
-            ).close()
+            self._cancel_upload(repository, self._absolute(location))
         return False
+
+    def _cancel_upload(self, repository: str, location: str) -> None:
+        self._request(
+            "DELETE",
+            location,
+            scopes=(push_scope(repository),),
+            what="cancel upload",
+            expect=(204, 404, 405),
+        ).close()
 
     def _start_upload(self, repository: str) -> str:
         response = self._request(
@@ -475,14 +478,7 @@ class RegistryClient:
 
     def check_push_access(self, repository: str) -> None:
         """Fail early when ``repository`` cannot be written: start an upload and cancel it."""
-        location = self._start_upload(repository)
-        self._request(
-            "DELETE",
-            location,
-            scopes=(push_scope(repository),),
-            what="cancel upload",
-            expect=(204, 404, 405),
-        ).close()
+        self._cancel_upload(repository, self._start_upload(repository))
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
