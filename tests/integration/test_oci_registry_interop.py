@@ -97,6 +97,8 @@ def test_we_pull_what_skopeo_pushes(
             extract_layer(blob, rootfs)
     assert (rootfs / "from-skopeo.txt").read_bytes() == b"pushed by skopeo\n"
     assert (rootfs / "bin" / "busybox").stat().st_size > 100_000
+    kept = LayoutImageStore(LayoutStore(tmp_path / "kept")).save(pulled, ["same"])
+    assert kept.digest == document.digest  # unchanged bytes, whatever the manifest flavour
 
 
 def test_we_pull_the_right_image_from_a_multi_platform_index(

@@ -32,6 +32,7 @@ from pypack.oci.models import (
     Manifest,
     Platform,
     RawDocument,
+    parse_config,
 )
 
 _OCI_SPELLING = {
@@ -122,6 +123,9 @@ class Image:
     name: str = ""
     digest: str | None = None
     """The manifest digest this image was loaded with, until it is changed."""
+    source: tuple[RawDocument, RawDocument] | None = None
+    """The config and manifest exactly as read; written back unchanged while they still
+    describe the image, so an unchanged image keeps its digest wherever it is saved."""
 
     @classmethod
     def empty(cls, platform: Platform | None = None) -> Image:
@@ -138,7 +142,9 @@ class Image:
 
     def copy(self) -> Image:
         """An independent copy to change without touching this one."""
-        return Image(copy.deepcopy(self.config), list(self.layers), self.name, self.digest)
+        return Image(
+            copy.deepcopy(self.config), list(self.layers), self.name, self.digest, self.source
+        )
 
     def _changed(self) -> None:
         self.digest = None
@@ -327,6 +333,10 @@ class Image:
     def config_document(self) -> RawDocument:
         """The config blob, with ``rootfs`` matching the layers."""
         self.config.rootfs.diff_ids = self.diff_ids
+        if self.source is not None:
+            config, _ = self.source
+            if parse_config(config.raw, config.digest) == self.config:
+                return config
         return RawDocument.of(self.config, mediatypes.OCI_CONFIG)
 
     def layer_descriptors(self) -> list[Descriptor]:
@@ -341,6 +351,11 @@ class Image:
     def manifest_document(self, config: RawDocument | None = None) -> RawDocument:
         """The OCI manifest of the image."""
         config = config or self.config_document()
+        if self.source is not None:
+            source_config, source_manifest = self.source
+            layers = [layer.descriptor for layer in self.layers]
+            if config == source_config and source_manifest.manifest().layers == layers:
+                return source_manifest
         manifest = Manifest(
             schema_version=2,
             media_type=mediatypes.OCI_MANIFEST,

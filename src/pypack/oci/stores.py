@@ -60,10 +60,12 @@ class LayoutImageStore:
         if document is None:
             return None
         manifest = document.manifest()
-        config = parse_config(self.layout.read_blob(manifest.config.digest), manifest.config.digest)
+        raw_config = self.layout.read_blob(manifest.config.digest)
+        config = parse_config(raw_config, manifest.config.digest)
         where = f"oci:{self.layout.root}:{name}"
         layers = _layers(manifest, config, self.layout, f"oci:{self.layout.root}", where)
-        return Image(config, layers, name=name, digest=document.digest)
+        source = (_config_document(manifest, raw_config), document)
+        return Image(config, layers, name=name, digest=document.digest, source=source)
 
     def exists(self, name: str) -> bool:
         """True when ``name`` is in the layout."""
@@ -133,12 +135,12 @@ class RegistryImageStore:
             chosen = select_manifest(document.index(), platform or DEFAULT_PLATFORM, str(ref))
             document = client.get_manifest(ref.repository, chosen.digest)
         manifest = document.manifest()
-        config = parse_config(
-            client.read_blob(ref.repository, manifest.config.digest), manifest.config.digest
-        )
-        source = _RegistryBlobs(client, ref.repository)
-        layers = _layers(manifest, config, source, ref.name, str(ref))
-        return Image(config, layers, name=str(ref), digest=document.digest)
+        raw_config = client.read_blob(ref.repository, manifest.config.digest)
+        config = parse_config(raw_config, manifest.config.digest)
+        blobs = _RegistryBlobs(client, ref.repository)
+        layers = _layers(manifest, config, blobs, ref.name, str(ref))
+        source = (_config_document(manifest, raw_config), document)
+        return Image(config, layers, name=str(ref), digest=document.digest, source=source)
 
     def exists(self, name: str) -> bool:
         """True when the registry has a manifest for ``name``."""
@@ -185,6 +187,10 @@ class RegistryImageStore:
             client.upload_blob(
                 repository, lambda: _bytes_io(config.raw), config.digest, len(config.raw)
             )
+
+
+def _config_document(manifest: Manifest, raw: bytes) -> RawDocument:
+    return RawDocument(raw, manifest.config.media_type, manifest.config.digest)
 
 
 def _same_registry_repository(origin: str, registry: str) -> str | None:

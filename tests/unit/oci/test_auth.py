@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pypack.oci.auth import ANONYMOUS, Credentials, CredentialsError, Keychain
-from pypack.oci.registry import Challenge
+from pypack.oci.registry import Challenge, RegistryClient
 
 
 def config_file(tmp: Path, data: dict[str, object]) -> Path:
@@ -120,3 +120,19 @@ def test_challenge_parsing() -> None:
         "scope": "repository:a/b:pull,push",
     }
     assert Challenge.parse('Basic realm="Registry Realm"').scheme == "basic"
+
+
+@pytest.mark.parametrize(
+    ("registry", "insecure", "url"),
+    [
+        ("registry.example.com", False, "https://registry.example.com"),
+        ("registry.example.com:5000", True, "http://registry.example.com:5000"),
+        ("127.0.0.1:5000", False, "http://127.0.0.1:5000"),
+        ("localhost:5000", False, "http://localhost:5000"),
+        ("docker.io", False, "https://registry-1.docker.io"),
+    ],
+)
+def test_plain_http_only_for_loopback_or_when_asked(
+    registry: str, insecure: bool, url: str
+) -> None:
+    assert RegistryClient(registry, insecure=insecure).base_url == url

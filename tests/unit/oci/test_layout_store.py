@@ -129,3 +129,17 @@ def test_writer_into_layout_directly(tmp_path: Path) -> None:
     layout.adopt_file(path, info.digest)
     assert layout.has_blob(info.digest)
     assert not path.exists()
+
+
+def test_unchanged_image_keeps_its_digest_when_copied(tmp_path: Path) -> None:
+    first = LayoutImageStore(LayoutStore(tmp_path / "one"))
+    saved = first.save(simple_image(tmp_path, b"same"), ["app"])
+    loaded = first.load("app")
+    assert loaded is not None
+    second = LayoutImageStore(LayoutStore(tmp_path / "two"))
+    assert second.save(loaded, ["copy"]).digest == saved.digest
+    assert second.save(loaded.copy(), ["copy2"]).digest == saved.digest
+    changed = loaded.copy()
+    changed.set_env("NEW", "1")
+    assert second.save(changed, ["changed"]).digest != saved.digest
+    assert loaded.env("NEW") is None
