@@ -1,0 +1,393 @@
+"""The detect phase: pick the first group of buildpacks that passes, and resolve its plan.
+
+The algorithm is the reference lifecycle's (phase/detector.go): composite buildpacks expand
+depth first, the rest of the group following each of their sub-groups; an optional composite
+also tries the group without it; an ID already reached in a group is not detected again; each
+``id@version`` runs ``bin/detect`` once per run, its result reused by later groups. Plan trials
+take each passing element's top-level sections, then its ``[[or]]`` alternatives, left to
+right; unmet requires and unused provides drop optional elements (only an element's last option
+may be dropped) until the plan is stable.
+
+Deviation noted: elements of one group are detected one after another, not in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypack.errors import ExitCode, PypackError, SpecError
+from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore, target_matches
+from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.runner import BuildpackRunner
+from pypack.spec.analyzed_toml import TargetMetadata
+from pypack.spec.api import ApiVersion
+from pypack.spec.build_plan import DetectPlan, PlanSections, Require
+from pypack.spec.group_toml import GroupElement
+from pypack.spec.ids import escape_id
+from pypack.spec.module import ModuleRef
+from pypack.spec.plan_toml import PlanEntry
+
+PASS, FAIL, ERROR = 0, 100, -1
+
+
+class DetectFailed(PypackError):
+    """No group passed and no buildpack errored (exit 20)."""
+
+    exit_code = ExitCode.DETECT_FAILED
+
+
+class DetectErrored(PypackError):
+    """No group passed and a buildpack errored (exit 21)."""
+
+    exit_code = ExitCode.DETECT_ERRORED
+
+
+@dataclass
+class DetectRun:
+    """The outcome of one ``bin/detect``."""
+
+    code: int
+    output: bytes = b""
+    plan: DetectPlan = field(default_factory=DetectPlan)
+    error: str = ""
+
+
+@dataclass
+class Element:
+    """A buildpack of a group, with the facts the resolver needs."""
+
+    buildpack: Buildpack
+    optional: bool
+
+    @property
+    def key(self) -> str:
+        return self.buildpack.full_name
+
+    def group_element(self) -> GroupElement:
+        bp = self.buildpack
+        return GroupElement(id=bp.id, version=bp.version, api=bp.api, homepage=bp.homepage)
+
+
+@dataclass
+class Option:
+    """One choice of a passing element: its sections, and whether it may be dropped."""
+
+    element: Element
+    sections: PlanSections
+    optional: bool
+
+
+@dataclass
+class Detector:
+    """Runs detection for an order of buildpack groups."""
+
+    store: BuildpackStore
+    runner: BuildpackRunner
+    app_dir: Path
+    platform_dir: Path
+    build_config_dir: Path | None
+    env: BuildEnv
+    platform_api: ApiVersion
+    plan_dir: Path
+    run_target: TargetMetadata | None = None
+    exec_env: str = "production"
+    runs: dict[str, DetectRun] = field(default_factory=dict)
+
+    # --- order and groups --------------------------------------------------------------------
+
+    def detect(
+        self, order: Sequence[Sequence[ModuleRef]]
+    ) -> tuple[list[GroupElement], list[PlanEntry]]:
+        """The first passing group and its plan, or :class:`DetectFailed`/:class:`DetectErrored`."""
+        return self._detect_order(order, [], [], optional=False)
+
+    def _detect_order(
+        self,
+        order: Sequence[Sequence[ModuleRef]],
+        done: list[Element],
+        following: Sequence[ModuleRef],
+        *,
+        optional: bool,
+    ) -> tuple[list[GroupElement], list[PlanEntry]]:
+        errored = False
+        for group in order:
+            try:
+                return self._detect_group([*group, *following], list(done))
+            except DetectErrored:
+                errored = True
+            except DetectFailed:
+                pass
+        if optional:
+            return self._detect_group(list(following), list(done))
+        if errored:
+            raise DetectErrored("no buildpack group passed detection; a buildpack errored")
+        raise DetectFailed("no buildpack group passed detection")
+
+    def _detect_group(
+        self, group: Sequence[ModuleRef], done: list[Element]
+    ) -> tuple[list[GroupElement], list[PlanEntry]]:
+        for index, ref in enumerate(group):
+            if any(element.buildpack.id == ref.id for element in done):
+                continue
+            buildpack = self.store.lookup(ref.id, ref.version)
+            if buildpack.descriptor.order:
+                sub_order = [g.group for g in buildpack.descriptor.order]
+                return self._detect_order(
+                    sub_order, done, group[index + 1 :], optional=ref.optional
+                )
+            if not self._supports_exec_env(buildpack):
+                LOGGER.debug(
+                    "Skipping %s due to execution environment mismatch; current: %s",
+                    buildpack.full_name,
+                    self.exec_env,
+                )
+                continue
+            done.append(Element(buildpack, ref.optional))
+            if buildpack.full_name in self.runs:
+                continue
+            if not ref.optional and not self._targets_match(buildpack):
+                self.runs[buildpack.full_name] = DetectRun(
+                    ERROR, error=f"unable to satisfy target os/arch constraints; run image: "
+                    f"{self._target_text()}, buildpack: {buildpack.full_name}"
+                )  # fmt: skip
+                continue
+            self.runs[buildpack.full_name] = self._run(buildpack)
+        return self._resolve(done)
+
+    def _supports_exec_env(self, buildpack: Buildpack) -> bool:
+        if self.platform_api.less_than("0.15") or buildpack.api.less_than("0.12"):
+            return True
+        allowed = buildpack.descriptor.buildpack.exec_env or []
+        return not allowed or "*" in allowed or self.exec_env in allowed
+
+    def _targets_match(self, buildpack: Buildpack) -> bool:
+        if self.platform_api.less_than("0.12") or not buildpack.targets:
+            return True
+        target = self.run_target or TargetMetadata()
+        return any(target_matches(t, target) for t in buildpack.targets)
+
+    def _target_text(self) -> str:
+        target = self.run_target or TargetMetadata()
+        return "/".join(p for p in (target.os, target.arch, target.arch_variant or "") if p)
+
+    # --- running bin/detect ------------------------------------------------------------------
+
+    def _run(self, buildpack: Buildpack) -> DetectRun:
+        plan_path = self.plan_dir / escape_id(buildpack.id) / "plan.toml"
+        plan_path.parent.mkdir(parents=True, exist_ok=True)
+        plan_path.write_bytes(b"")
+        env = self.env.with_overrides(
+            None if buildpack.descriptor.buildpack.clear_env else self.platform_dir,
+            self.build_config_dir,
+        )
+        env.update(self._cnb_vars(buildpack, plan_path))
+        argv = [str(buildpack.root / "bin" / "detect"), str(self.platform_dir), str(plan_path)]
+        result = self.runner.run(argv, env=env, cwd=self.app_dir, capture=True)
+        if result.code == FAIL:
+            return DetectRun(FAIL, result.output)
+        if result.code != PASS:
+            return DetectRun(result.code, result.output)
+        try:
+            plan = DetectPlan.load(plan_path, context={"buildpack_api": buildpack.api})
+        except SpecError as exc:
+            return DetectRun(ERROR, result.output, error=str(exc))
+        return DetectRun(PASS, result.output, plan)
+
+    def _cnb_vars(self, buildpack: Buildpack, plan_path: Path) -> dict[str, str]:
+        api = buildpack.api
+        variables = {"CNB_BUILDPACK_DIR": str(buildpack.root)}
+        if api.at_least("0.8"):
+            variables["CNB_PLATFORM_DIR"] = str(self.platform_dir)
+            variables["CNB_BUILD_PLAN_PATH"] = str(plan_path)
+        if api.at_least("0.10"):
+            variables.update(target_env(self.run_target))
+        if api.at_least("0.12"):
+            variables["CNB_EXEC_ENV"] = self.exec_env
+        return variables
+
+    # --- resolving the group -----------------------------------------------------------------
+
+    def _resolve(self, done: list[Element]) -> tuple[list[GroupElement], list[PlanEntry]]:
+        for element in done:
+            run = self.runs[element.key]
+            show = LOGGER.debug if run.code in (PASS, FAIL) else LOGGER.info
+            if run.output:
+                show("======== Output: %s ========", element.key)
+                show("%s", run.output.decode("utf-8", "replace").rstrip("\n"))
+            if run.error:
+                show("======== Error: %s ========", element.key)
+                show("%s", run.error)
+        LOGGER.debug("======== Results ========")
+        passed: list[Element] = []
+        detected, errored, any_buildpack = True, False, False
+        for element in done:
+            run = self.runs[element.key]
+            if run.code == PASS:
+                LOGGER.debug("pass: %s", element.key)
+                passed.append(element)
+                any_buildpack = True
+                continue
+            if run.code == FAIL:
+                LOGGER.debug("%s: %s", "skip" if element.optional else "fail", element.key)
+            else:
+                code = "" if run.code == ERROR else f" ({run.code})"
+                LOGGER.info("err:  %s%s", element.key, code)
+                errored = True
+            detected = detected and element.optional
+        if not detected:
+            if errored:
+                raise DetectErrored("a buildpack errored")
+            raise DetectFailed("a required buildpack failed")
+        if not any_buildpack:
+            LOGGER.debug("fail: no viable buildpacks in group")
+            raise DetectFailed("no viable buildpacks in group")
+        entries, trial = self._trials(passed, [])
+        if len(trial) != len(done):
+            LOGGER.info("%d of %d buildpacks participating", len(trial), len(done))
+        width = max(len(option.element.buildpack.id) for option in trial)
+        for option in trial:
+            LOGGER.info(
+                "%s %s", option.element.buildpack.id.ljust(width), option.element.buildpack.version
+            )
+        return [option.element.group_element() for option in trial], entries
+
+    def _trials(
+        self, remaining: list[Element], prefix: list[Option]
+    ) -> tuple[list[PlanEntry], list[Option]]:
+        if not remaining:
+            return _run_trial(prefix)
+        failure: DetectFailed | None = None
+        first, rest = remaining[0], remaining[1:]
+        plan = self.runs[first.key].plan
+        alternatives = plan.alternatives()
+        for number, sections in enumerate(alternatives):
+            may_drop = first.optional and (
+                len(alternatives) == 1 or number == len(alternatives) - 1
+            )
+            try:
+                return self._trials(rest, [*prefix, Option(first, sections, may_drop)])
+            except DetectFailed as exc:
+                failure = exc
+        raise failure or DetectFailed("no plan")
+
+
+def _run_trial(trial: list[Option]) -> tuple[list[PlanEntry], list[Option]]:
+    while True:
+        deps = _DepMap(trial)
+        drop = deps.unmet_requires() + deps.unused_provides()
+        if not drop:
+            break
+        for what, name, option in drop:
+            if not option.optional:
+                LOGGER.debug("fail: %s %s %s", option.element.key, what, name)
+                raise DetectFailed(f"{option.element.key} {what} {name}")
+            LOGGER.debug("skip: %s %s %s", option.element.key, what, name)
+        dropped = {id(option) for _, _, option in drop}
+        trial = [option for option in trial if id(option) not in dropped]
+    if not trial:
+        LOGGER.debug("fail: no viable buildpacks in group")
+        raise DetectFailed("no viable buildpacks in group")
+    return deps.entries(), trial
+
+
+class _DepMap:
+    """For each dependency name: its providers and requirers, in group order."""
+
+    def __init__(self, trial: list[Option]) -> None:
+        self._providers: dict[str, list[Option]] = {}
+        self._requires: dict[str, list[tuple[Option, Require]]] = {}
+        self._early: dict[str, list[Option]] = {}
+        self._extra: dict[str, list[Option]] = {}
+        self._order: list[str] = []
+        for option in trial:
+            for provide in option.sections.provides:
+                self._note(provide.name)
+                self._extra.setdefault(provide.name, []).append(option)
+            for require in option.sections.requires:
+                self._note(require.name)
+                providers = self._providers.setdefault(require.name, [])
+                providers.extend(self._extra.pop(require.name, []))
+                if providers:
+                    self._requires.setdefault(require.name, []).append((option, require))
+                else:
+                    self._early.setdefault(require.name, []).append(option)
+
+    def _note(self, name: str) -> None:
+        if name not in self._order:
+            self._order.append(name)
+
+    def unmet_requires(self) -> list[tuple[str, str, Option]]:
+        return [("requires", n, o) for n in self._order for o in self._early.get(n, [])]
+
+    def unused_provides(self) -> list[tuple[str, str, Option]]:
+        return [("provides unused", n, o) for n in self._order for o in self._extra.get(n, [])]
+
+    def entries(self) -> list[PlanEntry]:
+        result = []
+        for name in self._order:
+            providers = self._providers.get(name, [])
+            requires = self._requires.get(name, [])
+            if providers and requires:
+                result.append(
+                    PlanEntry(
+                        providers=[_provider(o) for o in _unique(providers)],
+                        requires=[r for _, r in requires],
+                    )
+                )
+        return result
+
+
+def _unique(options: list[Option]) -> list[Option]:
+    seen: set[str] = set()
+    result = []
+    for option in options:
+        if option.element.key not in seen:
+            seen.add(option.element.key)
+            result.append(option)
+    return result
+
+
+def _provider(option: Option) -> GroupElement:
+    bp = option.element.buildpack
+    return GroupElement(id=bp.id, version=bp.version)
+
+
+def target_env(target: TargetMetadata | None) -> dict[str, str]:
+    """``CNB_TARGET_*`` for buildpacks of API 0.10 and newer."""
+    target = target or TargetMetadata()
+    variables = {
+        "CNB_TARGET_OS": target.os or "linux",
+        "CNB_TARGET_ARCH": target.arch or _host_arch(),
+    }
+    if target.arch_variant:
+        variables["CNB_TARGET_ARCH_VARIANT"] = target.arch_variant
+    if target.distro is not None:
+        if target.distro.name:
+            variables["CNB_TARGET_DISTRO_NAME"] = target.distro.name
+        if target.distro.version:
+            variables["CNB_TARGET_DISTRO_VERSION"] = target.distro.version
+    return variables
+
+
+def _host_arch() -> str:
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
+
+
+def system_order(
+    order: Sequence[Sequence[ModuleRef]], pre: Sequence[ModuleRef], post: Sequence[ModuleRef]
+) -> list[list[ModuleRef]]:
+    """Add system buildpacks before and after every group (Platform >= 0.15), except where the
+    group already has that ID at its top level. As in the reference lifecycle they are
+    required: ``optional`` in system.toml is ignored."""
+    result = []
+    for group in order:
+        ids = {ref.id for ref in group}
+        before = [ModuleRef(id=r.id, version=r.version) for r in pre if r.id not in ids]
+        after = [ModuleRef(id=r.id, version=r.version) for r in post if r.id not in ids]
+        result.append([*before, *group, *after])
+    return result
