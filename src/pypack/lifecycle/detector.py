@@ -361,7 +361,7 @@ def target_env(target: TargetMetadata | None) -> dict[str, str]:
     target = target or TargetMetadata()
     variables = {
         "CNB_TARGET_OS": target.os or "linux",
-        "CNB_TARGET_ARCH": target.arch or _host_arch(),
+        "CNB_TARGET_ARCH": target.arch or host_arch(),
     }
     if target.arch_variant:
         variables["CNB_TARGET_ARCH_VARIANT"] = target.arch_variant
@@ -373,7 +373,7 @@ def target_env(target: TargetMetadata | None) -> dict[str, str]:
     return variables
 
 
-def _host_arch() -> str:
+def host_arch() -> str:
     machine = os.uname().machine
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
 

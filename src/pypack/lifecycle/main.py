@@ -1,17 +1,29 @@
 """The multi-call lifecycle entry: ``pypack-lifecycle <phase> ...`` or a link named after a phase.
 
 Like the reference lifecycle, one program answers to ``analyzer``, ``detector``, ``restorer``,
-``builder``, ``exporter``, ``creator``, ``rebaser`` and ``launcher``.
+``builder``, ``exporter``, ``creator``, ``rebaser`` and ``launcher``. This module turns
+arguments into a phase run and every failure into one ``ERROR:`` line and its exit code.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pypack import __version__
-from pypack.errors import ExitCode
+from pypack.errors import ExitCode, PypackError
+from pypack.lifecycle import flags as flag_parser
+from pypack.lifecycle import log
+from pypack.lifecycle.commands import (
+    COMMANDS,
+    Context,
+    check_no_args,
+    default_runner,
+    platform_api,
+    refuse_root,
+)
+from pypack.lifecycle.flags import HelpRequested
 
 PHASES = (
     "analyzer",
@@ -26,9 +38,10 @@ PHASES = (
 _VERSION_FLAGS = ("-version", "--version")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run the phase named by ``argv[0]`` or by the first argument; return the exit code."""
     args = list(sys.argv if argv is None else argv)
+    env = os.environ if environ is None else environ
     name = os.path.basename(args[0]) if args else "pypack-lifecycle"
     rest = args[1:]
     if name not in PHASES:
@@ -37,18 +50,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.SUCCESS
         name, rest = rest[0], rest[1:]
     if name not in PHASES:
-        print(
-            f"ERROR: unknown phase {name!r}; use one of: {', '.join(PHASES)}",
-            file=sys.stderr,
-        )
+        print(f"ERROR: unknown phase {name!r}; use one of: {', '.join(PHASES)}", file=sys.stderr)
         return ExitCode.INVALID_ARGS
     if rest[:1] and rest[0] in _VERSION_FLAGS:
         print(__version__)
         return ExitCode.SUCCESS
-    print(
-        f"ERROR: the {name} phase is not implemented in pypack {__version__} yet", file=sys.stderr
-    )
-    return ExitCode.GENERIC
+    command = COMMANDS.get(name)
+    if command is None:
+        print(
+            f"ERROR: the {name} phase is not implemented in pypack {__version__} yet",
+            file=sys.stderr,
+        )
+        return ExitCode.GENERIC
+    log.configure(env.get("CNB_LOG_LEVEL"))
+    try:
+        api = platform_api(env)
+        parsed = flag_parser.parse(name, command.flags, rest, env, api)
+        log.configure(parsed.text("log-level"))
+        if not command.positional:
+            check_no_args(name, parsed.args)
+        if not command.allow_root:
+            refuse_root(name)
+        command.run(parsed, Context(api=api, environ=env, runner=default_runner()))
+    except HelpRequested as help_text:
+        print(help_text)
+        return ExitCode.SUCCESS
+    except PypackError as error:
+        log.LOGGER.error("%s", error)
+        if env.get("CNB_LOG_LEVEL", "").lower() == "debug":
+            log.LOGGER.debug("traceback", exc_info=True)
+        return error.exit_code
+    return ExitCode.SUCCESS
 
 
 def run() -> None:

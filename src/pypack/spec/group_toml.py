@@ -18,8 +18,9 @@ class GroupElement(SpecModel):
     version: str
     api: ApiVersion | None = None
     homepage: str | None = None
-    extension: bool = False
-    optional: bool = False
+    extension: bool | None = None
+    optional: bool | None = None
+    """Both are left out when false, as the reference lifecycle writes them."""
 
     @property
     def full_name(self) -> str:
