@@ -1,0 +1,405 @@
+"""The export phase: the app image on the run image, and the build cache.
+
+App image = run image + buildpack launch layers + SBOM layer + app slices + launcher + config +
+process types (the reference lifecycle's order), with its entrypoint, env, working dir, labels
+and history. A layer whose diffID the previous image already has is reused from it — nothing is
+compressed or uploaded again; a launch layer without contents is taken from the previous image
+by the sha its metadata recorded. Cache layers go to a volume or image cache; a cache failure
+is only a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypack import __version__
+from pypack.errors import ExitCode, PypackError, SpecError
+from pypack.lifecycle.cache import Cache
+from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
+from pypack.lifecycle.layer_tars import TarMaker
+from pypack.lifecycle.log import LOGGER
+from pypack.oci.image import Image, ImageStore, SaveResult
+from pypack.oci.layers import NORMALIZED_MTIME, LayerInfo, gzip_file
+from pypack.oci.models import History
+from pypack.spec.analyzed_toml import AnalyzedFile
+from pypack.spec.api import ApiVersion
+from pypack.spec.cache_metadata import CacheMetadata
+from pypack.spec.group_toml import GroupElement
+from pypack.spec.ids import escape_id
+from pypack.spec.layer_toml import LayerFile
+from pypack.spec.lifecycle_metadata import (
+    BuildpackLayer,
+    BuildpackLayers,
+    LayerSha,
+    LayersMetadata,
+    LifecycleMetadataLabel,
+    RunImageForExport,
+    RunImageForRebase,
+    StackMetadata,
+)
+from pypack.spec.metadata_toml import BuildMetadata, BuildMetadataLabel, LauncherMetadata
+from pypack.spec.project_metadata import ProjectMetadataFile, ProjectMetadataLabel
+from pypack.spec.store_toml import StoreFile
+
+NOT_LAYERS = frozenset({"launch.toml", "build.toml", "store.toml"})
+
+
+class ExportError(PypackError):
+    """The app image cannot be made (exit 62)."""
+
+    exit_code = ExitCode.EXPORT
+
+
+@dataclass
+class ExportInputs:
+    """Everything the export reads besides images."""
+
+    app_dir: Path
+    layers_dir: Path
+    group: list[GroupElement]
+    metadata: BuildMetadata
+    analyzed: AnalyzedFile
+    platform_api: ApiVersion
+    uid: int
+    gid: int
+    project: ProjectMetadataFile | None = None
+    process_type: str | None = None
+    created: int | None = None
+    exec_env: str = "production"
+
+
+@dataclass
+class _LayerTar:
+    path: Path
+    info: LayerInfo
+
+
+@dataclass
+class Exporter:
+    """Builds and saves the app image, and the cache."""
+
+    inputs: ExportInputs
+    compress: bool
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pypack-export-")))
+    _tars: dict[tuple[str, str], _LayerTar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._maker = TarMaker(self.scratch, self.inputs.uid, self.inputs.gid, NORMALIZED_MTIME)
+
+    def prepare(self) -> None:
+        """Tar every buildpack layer the image or the cache needs, once, before either is
+        written (so the two can then be written at the same time)."""
+        for element in self.inputs.group:
+            directory = self.inputs.layers_dir / escape_id(element.id)
+            for name, layer in _layer_files(directory):
+                types = layer.types
+                if (
+                    types is not None
+                    and (types.launch or types.cache)
+                    and (directory / name).is_dir()
+                ):
+                    self._tar(element.id, name, directory / name)
+
+    # --- the app image -----------------------------------------------------------------------
+
+    def build_image(self, run_image: Image, previous: Image | None) -> tuple[Image, LayersMetadata]:
+        """The app image (not yet saved) and its lifecycle metadata."""
+        inputs = self.inputs
+        image = run_image.copy()
+        image.source = None
+        with_history = inputs.platform_api.at_least("0.12")
+        if with_history:
+            _align_history(image)
+        previous_md = _previous_metadata(previous)
+        maker = self._maker
+        metadata = LayersMetadata()
+        for element in inputs.group:
+            metadata.buildpacks.append(
+                self._buildpack_layers(image, element, previous, previous_md)
+            )
+        sbom_dir = inputs.layers_dir / "sbom" / "launch"
+        if sbom_dir.is_dir():
+            path, info = maker.directory(sbom_dir)
+            self._add(image, path, info, previous, "Software Bill-of-Materials")
+            metadata.sbom = LayerSha(sha=info.diff_id)
+        slices = [s.paths for s in inputs.metadata.slices]
+        for number, (path, info) in enumerate(maker.app_slices(inputs.app_dir, slices), start=1):
+            name = f"Application Slice: {number}" if slices else "Application Layer"
+            self._add(image, path, info, previous, name)
+            metadata.app.append(LayerSha(sha=info.diff_id))
+        path, info = maker.launcher(launcher_script())
+        self._add(image, path, info, previous, "Buildpacks Application Launcher")
+        metadata.launcher = LayerSha(sha=info.diff_id)
+        path, info = self._config_layer(maker)
+        self._add(image, path, info, previous, "Buildpacks Launcher Config")
+        metadata.config = LayerSha(sha=info.diff_id)
+        types = [p.type for p in inputs.metadata.processes]
+        if types:
+            path, info = maker.process_types(types)
+            self._add(image, path, info, previous, "Buildpacks Process Types")
+            metadata.process_types = LayerSha(sha=info.diff_id)
+        metadata.run_image = self._run_image_record(run_image)
+        run = inputs.analyzed.run_image
+        metadata.stack = StackMetadata(
+            run_image=RunImageForExport(image=run.image if run else None)
+        )
+        self._configure(image, run_image, metadata)
+        return image, metadata
+
+    def _buildpack_layers(
+        self,
+        image: Image,
+        element: GroupElement,
+        previous: Image | None,
+        previous_md: LayersMetadata,
+    ) -> BuildpackLayers:
+        directory = self.inputs.layers_dir / escape_id(element.id)
+        record = BuildpackLayers(key=element.id, version=element.version)
+        store = directory / "store.toml"
+        if store.is_file():
+            record.store = StoreFile.load(store)
+        for name, layer in _layer_files(directory):
+            types = layer.types
+            if types is None or not types.launch:
+                continue
+            layer_dir = directory / name
+            created_by = f"Layer: '{name}', Created by buildpack: {element.id}@{element.version}"
+            if layer_dir.is_dir():
+                tar = self._tar(element.id, name, layer_dir)
+                self._add(image, tar.path, tar.info, previous, created_by)
+                sha = tar.info.diff_id
+            else:
+                if types.cache:
+                    raise ExportError(
+                        f"layer '{element.id}:{name}' is cache=true but has no contents"
+                    )
+                sha = _reused_sha(previous_md, element.id, name)
+                if previous is None or not sha or not previous.has_layer(sha):
+                    raise ExportError(
+                        f"cannot reuse '{element.id}:{name}', previous image has no metadata "
+                        "for layer; its launch=true layer has no contents"
+                    )
+                image.reuse_layer(sha, previous, created_by=created_by)
+            record.layers[name] = BuildpackLayer(
+                sha=sha, data=layer.metadata, build=types.build, launch=True, cache=types.cache
+            )
+        return record
+
+    def _tar(self, buildpack_id: str, name: str, directory: Path) -> _LayerTar:
+        key = (buildpack_id, name)
+        if key not in self._tars:
+            path, info = self._maker.directory(directory)
+            self._tars[key] = _LayerTar(path, info)
+        return self._tars[key]
+
+    def _add(
+        self, image: Image, tar: Path, info: LayerInfo, previous: Image | None, created_by: str
+    ) -> None:
+        if previous is not None and previous.has_layer(info.diff_id):
+            image.reuse_layer(info.diff_id, previous, created_by=created_by)
+            return
+        if self.compress:
+            blob = tar.with_suffix(".tar.gz")
+            with open(tar, "rb") as source, open(blob, "wb") as out:
+                digest, size = gzip_file(source, out)
+            info = LayerInfo(
+                info.diff_id, digest, size, "application/vnd.oci.image.layer.v1.tar+gzip"
+            )
+            tar = blob
+        image.add_layer(tar, info, created_by=created_by)
+
+    def _config_layer(self, maker: TarMaker) -> tuple[Path, LayerInfo]:
+        config = self.inputs.layers_dir / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / LAUNCH_DATA_FILE).write_text(launch_data(self.inputs.metadata))
+        return maker.directory(config)
+
+    def _run_image_record(self, run_image: Image) -> RunImageForRebase:
+        run = self.inputs.analyzed.run_image
+        return RunImageForRebase(
+            top_layer=run_image.top_layer or "",
+            reference=run.reference if run else "",
+            image=run.image if run else None,
+        )
+
+    def _configure(self, image: Image, run_image: Image, metadata: LayersMetadata) -> None:
+        inputs = self.inputs
+        image.set_env("CNB_LAYERS_DIR", str(inputs.layers_dir))
+        image.set_env("CNB_APP_DIR", str(inputs.app_dir))
+        base_path = run_image.env("PATH") or ""
+        image.set_env(
+            "PATH", ":".join(p for p in ("/cnb/process", "/cnb/lifecycle", base_path) if p)
+        )
+        image.set_env("CNB_PLATFORM_API", str(inputs.platform_api))
+        image.set_env("CNB_DEPRECATION_MODE", "quiet")
+        image.set_working_dir(str(inputs.app_dir))
+        image.set_entrypoint(self._entrypoint())
+        image.set_cmd()
+        image.set_created(inputs.created)
+        image.set_label(
+            LifecycleMetadataLabel.label_name,
+            LifecycleMetadataLabel.model_validate(metadata.model_dump()).to_label(),
+        )
+        image.set_label(BuildMetadataLabel.label_name, self._build_label())
+        project = inputs.project.source if inputs.project else None
+        image.set_label(
+            ProjectMetadataLabel.label_name, ProjectMetadataLabel(source=project).to_label()
+        )
+        for label in inputs.metadata.labels:
+            image.set_label(label.key, label.value)
+        if inputs.platform_api.at_least("0.15"):
+            image.set_label("io.buildpacks.exec-env", inputs.exec_env)
+
+    def _entrypoint(self) -> str:
+        processes = {p.type for p in self.inputs.metadata.processes}
+        wanted = self.inputs.process_type
+        if wanted:
+            if wanted not in processes:
+                raise ExportError(
+                    f"default process type '{wanted}' not present in list "
+                    f"[{', '.join(sorted(processes))}]"
+                )
+            return f"/cnb/process/{wanted}"
+        default = self.inputs.metadata.buildpack_default_process_type
+        if default and default in processes:
+            return f"/cnb/process/{default}"
+        return "/cnb/lifecycle/launcher"
+
+    def _build_label(self) -> str:
+        md = self.inputs.metadata
+        processes = [p.model_copy(update={"default": False}) for p in md.processes]
+        buildpacks = [b.model_copy(update={"api": None}) for b in md.buildpacks]
+        label = BuildMetadataLabel(
+            buildpacks=buildpacks,
+            launcher=LauncherMetadata(version=__version__),
+            processes=processes,
+            buildpack_default_process_type=md.buildpack_default_process_type,
+        )
+        return label.to_label()
+
+    # --- the cache ---------------------------------------------------------------------------
+
+    def export_cache(self, cache: Cache) -> None:
+        """Write the cache layers; failures are warnings, as in the reference lifecycle."""
+        try:
+            self._export_cache(cache)
+        except (PypackError, OSError) as exc:
+            LOGGER.warning("Failed to export cache: %s", exc)
+
+    def _export_cache(self, cache: Cache) -> None:
+        metadata = CacheMetadata()
+        cache.start()
+        for element in self.inputs.group:
+            directory = self.inputs.layers_dir / escape_id(element.id)
+            record = BuildpackLayers(key=element.id, version=element.version)
+            for name, layer in _layer_files(directory):
+                types = layer.types
+                if types is None or not types.cache:
+                    continue
+                layer_dir = directory / name
+                if not layer_dir.is_dir():
+                    LOGGER.warning(
+                        "Layer '%s:%s' is cache=true but has no contents; it is not cached",
+                        element.id,
+                        name,
+                    )
+                    continue
+                tar = self._tar(element.id, name, layer_dir)
+                if cache.has_layer(tar.info.diff_id):
+                    cache.reuse_layer(tar.info.diff_id)
+                else:
+                    cache.add_layer(tar.path, tar.info)
+                record.layers[name] = BuildpackLayer(
+                    sha=tar.info.diff_id, data=layer.metadata, build=types.build,
+                    launch=types.launch, cache=True,
+                )  # fmt: skip
+            metadata.buildpacks.append(record)
+        cache.commit(metadata)
+
+
+def export(
+    exporter: Exporter,
+    *,
+    store: ImageStore,
+    run_image: Image,
+    previous: Image | None,
+    names: list[str],
+    cache: Cache | None,
+    parallel: bool,
+) -> SaveResult:
+    """Build and save the image, and the cache (at the same time with ``parallel``)."""
+    exporter.prepare()
+
+    def save_image() -> SaveResult:
+        image, _ = exporter.build_image(run_image, previous)
+        try:
+            return store.save(image, names)
+        except PypackError as exc:
+            raise ExportError(f"failed to export: {exc}") from None
+
+    if cache is None:
+        return save_image()
+    if not parallel:
+        result = save_image()
+        exporter.export_cache(cache)
+        return result
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cache_done = pool.submit(exporter.export_cache, cache)
+        result = save_image()
+        cache_done.result()
+    return result
+
+
+def _layer_files(directory: Path) -> list[tuple[str, LayerFile]]:
+    result: list[tuple[str, LayerFile]] = []
+    if not directory.is_dir():
+        return result
+    for toml_path in sorted(directory.glob("*.toml")):
+        if toml_path.name in NOT_LAYERS:
+            continue
+        try:
+            result.append((toml_path.name[: -len(".toml")], LayerFile.load(toml_path)))
+        except SpecError as exc:
+            raise ExportError(str(exc)) from None
+    return result
+
+
+def _previous_metadata(previous: Image | None) -> LayersMetadata:
+    label = previous.label(LifecycleMetadataLabel.label_name) if previous else None
+    if not label:
+        return LayersMetadata()
+    try:
+        return LifecycleMetadataLabel.from_label(label)
+    except PypackError as exc:
+        LOGGER.warning("ignoring the previous image's lifecycle metadata: %s", exc)
+        return LayersMetadata()
+
+
+def _reused_sha(previous: LayersMetadata, buildpack_id: str, name: str) -> str:
+    record = previous.buildpack(buildpack_id)
+    layer = record.layers.get(name) if record else None
+    return layer.sha if layer else ""
+
+
+def _align_history(image: Image) -> None:
+    """Give the run image one history entry per layer, so the app's entries line up."""
+    history = image.history
+    non_empty = [h for h in history if not h.empty_layer]
+    if len(non_empty) != len(image.layers):
+        image.config.history = [History(created=image.created, created_by="") for _ in image.layers]
+
+
+def source_date_epoch(environ: dict[str, str] | os._Environ[str]) -> int | None:
+    """``SOURCE_DATE_EPOCH`` as seconds; an unparsable value is ignored with a warning."""
+    raw = environ.get("SOURCE_DATE_EPOCH")
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        LOGGER.warning("Ignoring invalid SOURCE_DATE_EPOCH %r", raw)
+        return None

@@ -1,0 +1,153 @@
+"""The tars the exporter makes: buildpack layers, app slices, launcher, config, process types.
+
+Every tar is reproducible (see :mod:`pypack.oci.layers`). Files under ``<layers>`` and
+``<app>`` belong to the CNB user; their parent directories keep their real owners and modes,
+as in the reference lifecycle; ``/cnb/...`` entries belong to root with mode 0755.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from pypack.oci.layers import NORMALIZED_MTIME, LayerInfo, LayerWriter, write_layer_file
+
+LAUNCHER_PATH = "cnb/lifecycle/launcher"
+PROCESS_DIR = "cnb/process"
+
+
+class TarMaker:
+    """Writes the exporter's layer tars (uncompressed) into a scratch directory."""
+
+    def __init__(self, scratch: Path, uid: int, gid: int, mtime: int = NORMALIZED_MTIME) -> None:
+        self.scratch = scratch
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+        self._count = 0
+
+    def _write(self, fill: Callable[[LayerWriter], None]) -> tuple[Path, LayerInfo]:
+        self._count += 1
+        path = self.scratch / f"layer-{self._count}.tar"
+        return path, write_layer_file(path, fill, mtime=self.mtime)
+
+    def directory(self, directory: Path) -> tuple[Path, LayerInfo]:
+        """A layer of ``directory`` (a buildpack layer, the SBOM or config dir) at its absolute
+        path: real parents, then everything in it owned by the CNB user."""
+
+        def fill(writer: LayerWriter) -> None:
+            add_real_parents(writer, directory)
+            writer.add_tree(directory, str(directory), uid=self.uid, gid=self.gid)
+
+        return self._write(fill)
+
+    def app_slices(self, app: Path, slices: list[list[str]]) -> list[tuple[Path, LayerInfo]]:
+        """One layer per slice (files matching its globs, not taken by an earlier slice), then a
+        layer with the rest; an empty slice still gives a layer, as the reference lifecycle."""
+        files = _relative_tree(app)
+        taken: set[str] = set()
+        result = []
+        for globs in slices:
+            chosen = [p for p in files if p not in taken and _in_slice(p, globs, files)]
+            taken.update(chosen)
+            result.append(self._write(self._app_fill(app, chosen, files)))
+        rest = [p for p in files if p not in taken]
+        result.append(self._write(self._app_fill(app, rest, files)))
+        return result
+
+    def _app_fill(
+        self, app: Path, chosen_paths: list[str], files: dict[str, os.stat_result]
+    ) -> Callable[[LayerWriter], None]:
+        chosen = set(chosen_paths)
+
+        def fill(writer: LayerWriter) -> None:
+            add_real_parents(writer, app)
+            root_stat = os.lstat(app)
+            writer.add_dir(
+                str(app), uid=self.uid, gid=self.gid, mode=stat.S_IMODE(root_stat.st_mode)
+            )
+            needed_dirs = {parent for p in chosen for parent in _parents(p)}
+            for relative in files:
+                st = files[relative]
+                name = f"{app}/{relative}"
+                if stat.S_ISDIR(st.st_mode):
+                    if relative in needed_dirs or relative in chosen:
+                        writer.add_dir(
+                            name, uid=self.uid, gid=self.gid, mode=stat.S_IMODE(st.st_mode)
+                        )
+                elif relative in chosen:
+                    writer.add_tree(app / relative, name, uid=self.uid, gid=self.gid)
+
+        return fill
+
+    def launcher(self, script: bytes) -> tuple[Path, LayerInfo]:
+        """``/cnb/lifecycle/launcher``, root-owned, mode 0755."""
+
+        def fill(writer: LayerWriter) -> None:
+            writer.add_dir("cnb")
+            writer.add_dir("cnb/lifecycle")
+            writer.add_bytes(LAUNCHER_PATH, script, mode=0o755)
+
+        return self._write(fill)
+
+    def process_types(self, types: list[str]) -> tuple[Path, LayerInfo]:
+        """``/cnb/process/<type>`` symlinks to the launcher."""
+
+        def fill(writer: LayerWriter) -> None:
+            writer.add_dir("cnb")
+            writer.add_dir(PROCESS_DIR)
+            for process_type in sorted(types):
+                writer.add_symlink(f"{PROCESS_DIR}/{process_type}", f"/{LAUNCHER_PATH}")
+
+        return self._write(fill)
+
+
+def add_real_parents(writer: LayerWriter, path: Path) -> None:
+    """Directory entries for every parent of ``path`` with their real owners and modes."""
+    parents = list(reversed(path.parents))[1:]  # without "/"
+    for parent in parents:
+        st = os.stat(parent)
+        writer.add_dir(str(parent), uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode))
+
+
+def _relative_tree(root: Path) -> dict[str, os.stat_result]:
+    """Every path under ``root`` (relative, walk order) with its lstat."""
+    result: dict[str, os.stat_result] = {}
+
+    def walk(directory: Path, prefix: str) -> None:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            relative = f"{prefix}{entry.name}"
+            st = entry.stat(follow_symlinks=False)
+            result[relative] = st
+            if stat.S_ISDIR(st.st_mode):
+                walk(Path(entry.path), f"{relative}/")
+
+    walk(root, "")
+    return result
+
+
+def _parents(relative: str) -> list[str]:
+    parts = relative.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def go_match(pattern: str, path: str) -> bool:
+    """Go's ``filepath.Match``: ``*`` and ``?`` never cross a ``/``."""
+    pattern_parts, path_parts = pattern.strip("/").split("/"), path.split("/")
+    if len(pattern_parts) != len(path_parts):
+        return False
+    return all(
+        fnmatch.fnmatchcase(name, part)
+        for part, name in zip(pattern_parts, path_parts, strict=True)
+    )
+
+
+def _in_slice(relative: str, globs: list[str], files: dict[str, os.stat_result]) -> bool:
+    """A path is in a slice when it or a directory above it matches one of its globs."""
+    candidates = [relative, *_parents(relative)]
+    return any(go_match(glob, candidate) for glob in globs for candidate in candidates)

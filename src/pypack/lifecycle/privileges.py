@@ -1,0 +1,50 @@
+"""Running as the CNB user: chown what the user must write, then drop root.
+
+Like the reference lifecycle, phases that may start as root (analyzer, restorer, exporter,
+creator) give their volumes to ``-uid``/``-gid`` when that user cannot write them, then switch
+to that user before doing anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def ensure_owner(uid: int, gid: int, paths: Iterable[Path | None]) -> None:
+    """Recursively chown each existing path not already owned by ``uid:gid`` (root only)."""
+    if os.geteuid() != 0:
+        return
+    for path in paths:
+        if path is None or not path.exists():
+            continue
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            continue
+        for root, dirs, files in os.walk(path):
+            os.lchown(root, uid, gid)
+            for name in (*dirs, *files):
+                os.lchown(os.path.join(root, name), uid, gid)
+
+
+def run_as(uid: int, gid: int) -> None:
+    """Become ``uid:gid`` for good (a no-op when already that user), with its HOME."""
+    if os.geteuid() == uid and os.getegid() == gid:
+        return
+    if os.geteuid() != 0:
+        return
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    with contextlib.suppress(KeyError):
+        os.environ["HOME"] = pwd.getpwuid(uid).pw_dir
+
+
+def cnb_ids(uid_flag: str | None, gid_flag: str | None, environ: dict[str, str]) -> tuple[int, int]:
+    """``-uid``/``-gid``, else ``CNB_USER_ID``/``CNB_GROUP_ID``, else the current user."""
+    uid = uid_flag or environ.get("CNB_USER_ID") or str(os.getuid())
+    gid = gid_flag or environ.get("CNB_GROUP_ID") or str(os.getgid())
+    return int(uid), int(gid)
