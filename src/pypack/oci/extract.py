@@ -42,18 +42,25 @@ def extract_layer(
     whiteouts: bool = True,
     same_owner: bool | None = None,
     source: str = "layer",
+    only_under: str | None = None,
 ) -> list[str]:
     """Extract the tar (plain or gzip) read from ``stream`` into ``dest``; return the paths
     written, relative to ``dest``. ``same_owner`` (default: when running as root) keeps the
-    uid/gid of entries."""
+    uid/gid of entries. ``only_under`` skips entries outside that relative path (a cache layer
+    also carries its parent directories, which are not the restorer's to change)."""
     try:
-        return _extract(stream, dest, whiteouts, same_owner, source)
+        return _extract(stream, dest, whiteouts, same_owner, source, only_under)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BrokenArchive(f"{source}: not a readable tar: {exc}") from None
 
 
 def _extract(
-    stream: BinaryIO, dest: Path, whiteouts: bool, same_owner: bool | None, source: str
+    stream: BinaryIO,
+    dest: Path,
+    whiteouts: bool,
+    same_owner: bool | None,
+    source: str,
+    only_under: str | None,
 ) -> list[str]:
     keep_owner = os.geteuid() == 0 if same_owner is None else same_owner
     dest.mkdir(parents=True, exist_ok=True)
@@ -64,7 +71,9 @@ def _extract(
     with tarfile.open(fileobj=stream, mode="r|*") as tar:
         for member in _members(tar):
             name = _safe_name(member.name, source)
-            if not name:
+            if not name or (
+                only_under and name != only_under and not name.startswith(f"{only_under}/")
+            ):
                 continue
             parent, base = posixpath.split(name)
             if whiteouts and base.startswith(WHITEOUT_PREFIX):

@@ -1,0 +1,102 @@
+"""The analyze phase: what the previous image and the run image are.
+
+Runs before detection (Platform >= 0.7). Writes analyzed.toml with the previous image's
+reference and lifecycle metadata, and the run image's reference and target; checks that the
+images it will write can be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pypack.errors import ExitCode, PypackError
+from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.log import LOGGER
+from pypack.oci.image import Image
+from pypack.oci.reference import parse_reference
+from pypack.oci.stores import RegistryImageStore
+from pypack.spec.analyzed_toml import AnalyzedFile, ImageIdentifier, RunImage, TargetMetadata
+from pypack.spec.lifecycle_metadata import LayersMetadata, LifecycleMetadataLabel
+from pypack.spec.run_toml import RunFile
+from pypack.spec.targets import Distro
+
+BIONIC = "io.buildpacks.stacks.bionic"
+
+
+class AnalyzeError(PypackError):
+    """The analysis failed (exit 32)."""
+
+    exit_code = ExitCode.ANALYZE
+
+
+def image_target(image: Image) -> TargetMetadata:
+    """The target of a base image: config os/arch/variant plus ``io.buildpacks.base.*``."""
+    target = TargetMetadata(
+        id=image.label("io.buildpacks.base.id"),
+        os=image.platform.os,
+        arch=image.platform.architecture,
+        arch_variant=image.platform.variant,
+    )
+    name = image.label("io.buildpacks.base.distro.name")
+    version = image.label("io.buildpacks.base.distro.version")
+    if name or version:
+        target.distro = Distro(name=name, version=version)
+    elif image.label("io.buildpacks.stack.id") == BIONIC:
+        target.distro = Distro(name="ubuntu", version="18.04")
+    return target
+
+
+def choose_run_image(run_file: RunFile, app_image: str) -> str:
+    """The run image from run.toml: the first entry's image or mirror on the app image's
+    registry, else its image."""
+    if not run_file.images:
+        raise PypackError(
+            "-run-image is required when there is no run metadata available",
+            exit_code=ExitCode.INVALID_ARGS,
+        )
+    entry = run_file.images[0]
+    registry = parse_reference(app_image).registry
+    for candidate in (entry.image, *(entry.mirrors or [])):
+        if parse_reference(candidate).registry == registry:
+            return candidate
+    return entry.image
+
+
+def analyze(
+    access: ImageAccess,
+    *,
+    image: str,
+    previous_image: str | None,
+    run_image: str,
+    tags: Sequence[str] = (),
+) -> AnalyzedFile:
+    """The content of analyzed.toml."""
+    analyzed = AnalyzedFile()
+    previous_name = previous_image or image
+    previous = access.load(previous_name, "previous image", ExitCode.ANALYZE)
+    if previous is not None:
+        analyzed.image = ImageIdentifier(reference=access.identifier(previous_name, previous))
+        label = previous.label(LifecycleMetadataLabel.label_name)
+        if label:
+            try:
+                analyzed.metadata = LayersMetadata.model_validate(
+                    LifecycleMetadataLabel.from_label(label).model_dump()
+                )
+            except PypackError as exc:
+                LOGGER.warning("ignoring the previous image's lifecycle metadata: %s", exc)
+    else:
+        LOGGER.info("Previous image with name %r not found", previous_name)
+    run = access.load(run_image, "run image", ExitCode.ANALYZE)
+    if run is None:
+        raise AnalyzeError(f"failed to get run image {run_image!r}: it does not exist")
+    analyzed.run_image = RunImage(
+        reference=access.identifier(run_image, run), image=run_image, target=image_target(run)
+    )
+    if isinstance(access.store, RegistryImageStore):
+        for name in (image, *tags):
+            ref = parse_reference(name)
+            try:
+                access.store.client(ref.registry).check_push_access(ref.repository)
+            except PypackError as exc:
+                raise AnalyzeError(f"ensure registry write access to {name}: {exc}") from None
+    return analyzed

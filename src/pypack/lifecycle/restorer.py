@@ -1,0 +1,82 @@
+"""The restore phase: layer metadata from the app image, layer contents from the cache.
+
+The restore table of the spec (§1.7): launch-only layers get their ``<layer>.toml``;
+cache layers get toml and contents, restored only when the cached sha is the sha of the
+metadata just restored (otherwise both are dropped); build-only and launch+build layers without
+cache get nothing. Restored tomls never contain ``[types]``; ``store.toml`` is always restored.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pypack.errors import PypackError
+from pypack.lifecycle.cache import Cache
+from pypack.lifecycle.log import LOGGER
+from pypack.oci.extract import extract_layer
+from pypack.spec.analyzed_toml import AnalyzedFile
+from pypack.spec.cache_metadata import CacheMetadata
+from pypack.spec.group_toml import GroupElement
+from pypack.spec.ids import escape_id
+from pypack.spec.layer_toml import LayerFile
+from pypack.spec.lifecycle_metadata import BuildpackLayer
+
+
+def restore(
+    *,
+    layers_dir: Path,
+    group: list[GroupElement],
+    analyzed: AnalyzedFile,
+    cache: Cache | None,
+    skip_layers: bool = False,
+) -> None:
+    """Restore store.toml, layer metadata and cached layer contents for the group."""
+    cache_md = cache.metadata() if cache is not None else CacheMetadata()
+    for element in group:
+        directory = layers_dir / escape_id(element.id)
+        directory.mkdir(parents=True, exist_ok=True)
+        app_record = analyzed.metadata.buildpack(element.id)
+        if app_record is not None and app_record.store is not None:
+            app_record.store.dump(directory / "store.toml")
+        if skip_layers:
+            continue
+        app_layers = app_record.layers if app_record else {}
+        cache_record = cache_md.buildpack(element.id)
+        cache_layers = cache_record.layers if cache_record else {}
+        for name in sorted({*app_layers, *cache_layers}):
+            _restore_layer(directory, name, app_layers.get(name), cache_layers.get(name), cache)
+
+
+def _restore_layer(
+    directory: Path,
+    name: str,
+    from_app: BuildpackLayer | None,
+    from_cache: BuildpackLayer | None,
+    cache: Cache | None,
+) -> None:
+    toml_path = directory / f"{name}.toml"
+    if from_app is not None and from_app.launch and not from_app.cache:
+        if not from_app.build:
+            LayerFile(metadata=from_app.data or {}).dump(toml_path)
+        return
+    if from_cache is None or cache is None:
+        return
+    metadata = from_app if from_app is not None and from_app.launch else from_cache
+    if metadata.sha != from_cache.sha or not cache.has_layer(from_cache.sha):
+        LOGGER.debug("Not restoring %s: cached sha does not match", name)
+        return
+    LayerFile(metadata=metadata.data or {}).dump(toml_path)
+    layer_dir = directory / name
+    try:
+        with cache.open_layer(from_cache.sha) as stream:
+            extract_layer(
+                stream,
+                Path("/"),
+                source=f"cache layer {name}",
+                only_under=str(layer_dir).lstrip("/"),
+            )
+    except PypackError as exc:
+        LOGGER.warning("Failed to restore layer %r from the cache: %s", name, exc)
+        shutil.rmtree(layer_dir, ignore_errors=True)
+        toml_path.unlink(missing_ok=True)
