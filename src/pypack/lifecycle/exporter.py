@@ -10,8 +10,8 @@ is only a warning.
 
 from __future__ import annotations
 
-import os
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,7 +393,7 @@ def _align_history(image: Image) -> None:
         image.config.history = [History(created=image.created, created_by="") for _ in image.layers]
 
 
-def source_date_epoch(environ: dict[str, str] | os._Environ[str]) -> int | None:
+def source_date_epoch(environ: Mapping[str, str]) -> int | None:
     """``SOURCE_DATE_EPOCH`` as seconds; an unparsable value is ignored with a warning."""
     raw = environ.get("SOURCE_DATE_EPOCH")
     if not raw:

@@ -24,6 +24,7 @@ from pypack.lifecycle.commands import (
     refuse_root,
 )
 from pypack.lifecycle.flags import HelpRequested
+from pypack.lifecycle.image_commands import IMAGE_COMMANDS
 
 PHASES = (
     "analyzer",
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if rest[:1] and rest[0] in _VERSION_FLAGS:
         print(__version__)
         return ExitCode.SUCCESS
-    command = COMMANDS.get(name)
+    command = {**COMMANDS, **IMAGE_COMMANDS}.get(name)
     if command is None:
         print(
             f"ERROR: the {name} phase is not implemented in pypack {__version__} yet",

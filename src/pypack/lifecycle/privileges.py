@@ -30,13 +30,20 @@ def ensure_owner(uid: int, gid: int, paths: Iterable[Path | None]) -> None:
                 os.lchown(os.path.join(root, name), uid, gid)
 
 
-def run_as(uid: int, gid: int) -> None:
-    """Become ``uid:gid`` for good (a no-op when already that user), with its HOME."""
+def run_as(uid: int, gid: int, *, keep_docker_socket: bool = False) -> None:
+    """Become ``uid:gid`` for good (a no-op when already that user), with its HOME; with
+    ``keep_docker_socket`` keep the socket's group, so the daemon stays reachable."""
     if os.geteuid() == uid and os.getegid() == gid:
         return
     if os.geteuid() != 0:
         return
-    os.setgroups([])
+    groups = []
+    if keep_docker_socket:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        socket_path = Path(host.removeprefix("unix://"))
+        if host.startswith("unix://") and socket_path.exists():
+            groups.append(socket_path.stat().st_gid)
+    os.setgroups(groups)
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     with contextlib.suppress(KeyError):
