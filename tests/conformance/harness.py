@@ -104,18 +104,31 @@ class Workspace:
         self, phase: str, *flags: str, env: dict[str, str] | None = None, as_root: bool = False
     ) -> Result:
         """Run ``phase`` with the workspace's directories, as the CNB user."""
+        layers = ["-layers", str(self.layers)]
+        app = ["-app", str(self.app)]
+        build = [
+            *layers,
+            *app,
+            *("-platform", str(self.platform)),
+            *("-buildpacks", str(self.buildpacks)),
+            *("-build-config", str(self.root / "cnb" / "build-config")),
+        ]
+        detect = [
+            *build,
+            "-order",
+            str(self.order_path),
+            "-system",
+            str(self.root / "cnb" / "system.toml"),
+        ]
         defaults = {
-            "detector": ["-order", str(self.order_path), "-buildpacks", str(self.buildpacks),
-                         "-build-config", str(self.root / "cnb" / "build-config"),
-                         "-system", str(self.root / "cnb" / "system.toml")],
-            "builder": ["-buildpacks", str(self.buildpacks),
-                        "-build-config", str(self.root / "cnb" / "build-config")],
+            "detector": detect,
+            "builder": build,
+            "analyzer": layers,
+            "restorer": layers,
+            "exporter": [*layers, *app],
+            "creator": [*detect, "-run", str(self.root / "cnb" / "run.toml")],
         }.get(phase, [])  # fmt: skip
-        argv = [
-            sys.executable, "-m", "pypack.lifecycle.main", phase,
-            "-layers", str(self.layers), "-app", str(self.app), "-platform", str(self.platform),
-            *defaults, *flags,
-        ]  # fmt: skip
+        argv = [sys.executable, "-m", "pypack.lifecycle.main", phase, *defaults, *flags]
         if not as_root:
             argv = [
                 shutil.which("setpriv") or "setpriv", f"--reuid={CNB_UID}", f"--regid={CNB_GID}",
