@@ -70,7 +70,20 @@ def spec_data() -> Path:
     return DATA / "spec"
 
 
-BUSYBOX_APPLETS = ("sh", "cat", "echo", "ls", "env")
+BUSYBOX_APPLETS = (
+    "sh",
+    "cat",
+    "echo",
+    "ls",
+    "env",
+    "sed",
+    "tr",
+    "mkdir",
+    "rm",
+    "true",
+    "pwd",
+    "id",
+)
 
 
 def tool(name: str) -> str:

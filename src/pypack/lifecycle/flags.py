@@ -116,9 +116,10 @@ def parse(
             if not args:
                 raise FlagError(f"flag needs an argument: -{name}")
             value = args.pop(0)
-        if spec.repeated:
+        if spec.repeated:  # Tekton passes "-tag=" and comma lists: keep the non-empty parts
             previous = explicit.get(name)
-            explicit[name] = [*(previous if isinstance(previous, list) else []), value]
+            parts = [part for part in value.split(",") if part]
+            explicit[name] = [*(previous if isinstance(previous, list) else []), *parts]
         else:
             explicit[name] = value
     values: dict[str, str | bool | list[str] | None] = {}

@@ -1,0 +1,221 @@
+"""The pypack lifecycle inside a builder container, driven the way Tekton's tasks drive it.
+
+``/cnb/lifecycle/creator`` with the ``buildpacks`` task's argv publishes to the local registry;
+``docker run`` of the result prints the fixture's output; a second run uploads no blob and gives
+the same digest; the five phases with the ``buildpacks-phases`` argv give the same image.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pypack.oci.image import Image
+from pypack.oci.stores import RegistryImageStore
+from tests.e2e.conftest import CNB_ID, docker
+
+pytestmark = pytest.mark.e2e
+
+PLATFORM_API = (
+    "0.13"  # buildpacks-phases 0.3 pins 0.13; the 0.6 creator task's 0.9 predates targets
+)
+
+
+def mounts(volumes: dict[str, Path]) -> list[str]:
+    args = []
+    for name, path in volumes.items():
+        args += ["-v", f"{path}:/{name}"]
+    return args
+
+
+def lifecycle(builder: str, volumes: dict[str, Path], phase: str, *args: str) -> str:
+    result = docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-u",
+        f"{CNB_ID}:{CNB_ID}",
+        "-e",
+        f"CNB_PLATFORM_API={PLATFORM_API}",
+        "-e",
+        "CNB_EXPERIMENTAL_MODE=silent",
+        *mounts(volumes),
+        "--entrypoint",
+        f"/cnb/lifecycle/{phase}",
+        builder,
+        *args,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"{phase} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout + result.stderr
+
+
+def creator_args(app: str, run: str) -> list[str]:
+    """The argv of Tekton's ``buildpacks`` task (0.6), with its optional params empty."""
+    return [
+        "-app=/workspace",
+        "-cache-dir=/cache",
+        "-cache-image=",
+        f"-uid={CNB_ID}",
+        f"-gid={CNB_ID}",
+        "-layers=/layers",
+        "-platform=/platform",
+        "-report=/layers/report.toml",
+        "-process-type=web",
+        "-skip-restore=false",
+        f"-previous-image={app}",
+        f"-run-image={run}",
+        app,
+    ]
+
+
+def report_digest(volumes: dict[str, Path]) -> str:
+    digest: str = tomllib.loads((volumes["layers"] / "report.toml").read_text())["image"]["digest"]
+    return digest
+
+
+def fresh_layers(volumes: dict[str, Path]) -> None:
+    for child in volumes["layers"].iterdir():
+        docker_safe_remove(child)
+
+
+def docker_safe_remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def blob_uploads(log: Path, offset: int) -> list[str]:
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        handle.seek(offset)
+        lines = handle.readlines()
+    # the analyzer's write-access check opens and cancels an upload (POST, DELETE): no bytes
+    return [line for line in lines if re.search(r'"(PUT|PATCH) /v2/[^ ]*/blobs/uploads/', line)]
+
+
+@pytest.fixture
+def run_image(registry: str, busybox_base: Image) -> str:
+    name = f"{registry}/e2e/run:1"
+    RegistryImageStore().save(busybox_base, [name])
+    return name
+
+
+def test_creator_with_tekton_argv(
+    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str
+) -> None:
+    app = f"{registry}/e2e/app:1"
+    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image))
+    for banner in (
+        "===> ANALYZING",
+        "===> DETECTING",
+        "===> RESTORING",
+        "===> BUILDING",
+        "===> EXPORTING",
+    ):
+        assert banner in output
+    first = report_digest(volumes)
+    docker("pull", app)
+    ran = docker("run", "--rm", "--network", "none", app)
+    served_by = "/layers/e2e_hello/greeting/bin/hello"
+    assert (
+        ran.stdout == f"hello from an app built by the pypack lifecycle (served by {served_by})\n"
+    )
+    assert (volumes["cache"] / "committed" / "io.buildpacks.lifecycle.cache.metadata").is_file()
+
+    log = Path(os.environ["PYPACK_RUN"]) / "registry.log"
+    offset = log.stat().st_size
+    fresh_layers(volumes)  # Tekton gives every run an empty /layers; the cache volume stays
+    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image))
+    assert report_digest(volumes) == first
+    assert blob_uploads(log, offset) == []
+
+
+def test_five_phases_match_creator(
+    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str, tmp_path: Path
+) -> None:
+    by_creator = f"{registry}/e2e/by-creator:1"
+    lifecycle(builder_image, volumes, "creator", *creator_args(by_creator, run_image))
+    creator_digest = report_digest(volumes)
+    fresh_layers(volumes)
+    for child in volumes["cache"].iterdir():
+        docker_safe_remove(child)
+    app = f"{registry}/e2e/by-phases:1"
+    common = ["-log-level=info"]
+    ids = [f"-uid={CNB_ID}", f"-gid={CNB_ID}"]
+    lifecycle(
+        builder_image,
+        volumes,
+        "analyzer",
+        *common,
+        "-layers=/layers",
+        f"-run-image={run_image}",
+        "-cache-image=",
+        *ids,
+        "-insecure-registry=",
+        "-tag=",
+        "-skip-layers=false",
+        app,
+    )
+    lifecycle(
+        builder_image,
+        volumes,
+        "detector",
+        *common,
+        "-app=/workspace",
+        "-group=/layers/group.toml",
+        "-plan=/layers/plan.toml",
+        "-layers=/layers",
+        "-platform=/platform",
+    )
+    lifecycle(
+        builder_image,
+        volumes,
+        "restorer",
+        *common,
+        f"-build-image={builder_image}",
+        "-group=/layers/group.toml",
+        "-layers=",
+        "-cache-dir=/cache",
+        "-cache-image=",
+        *ids,
+        "-insecure-registry=",
+        "-skip-layers=false",
+    )
+    lifecycle(
+        builder_image,
+        volumes,
+        "builder",
+        *common,
+        "-app=/workspace",
+        "-layers=/layers",
+        "-group=/layers/group.toml",
+        "-plan=/layers/plan.toml",
+        "-platform=/platform",
+    )
+    lifecycle(
+        builder_image,
+        volumes,
+        "exporter",
+        *common,
+        "-app=/workspace",
+        "-layers=/layers",
+        "-group=/layers/group.toml",
+        "-cache-dir=/cache",
+        "-cache-image=",
+        "-report=/layers/report.toml",
+        "-process-type=web",
+        *ids,
+        "-insecure-registry=",
+        app,
+    )
+    assert report_digest(volumes) == creator_digest
