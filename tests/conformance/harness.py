@@ -130,9 +130,12 @@ class Workspace:
         }.get(phase, [])  # fmt: skip
         argv = [sys.executable, "-m", "pypack.lifecycle.main", phase, *defaults, *flags]
         if not as_root:
+            # DAC_READ_SEARCH lets the CNB user read pypack and its venv wherever this checkout
+            # lives (CI may clone into a 0700 directory); it grants no write access.
             argv = [
                 shutil.which("setpriv") or "setpriv", f"--reuid={CNB_UID}", f"--regid={CNB_GID}",
-                "--clear-groups", *argv,
+                "--clear-groups", "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
+                *argv,
             ]  # fmt: skip
         environment = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
