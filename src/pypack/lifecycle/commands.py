@@ -88,18 +88,18 @@ class PhaseCommand:
 # --- shared inputs -----------------------------------------------------------------------------
 
 
-def _layers(parsed: Parsed) -> Path:
+def layers_dir(parsed: Parsed) -> Path:
     return Path(parsed.text("layers") or LAYERS)
 
 
-def _in_layers(parsed: Parsed, flag: str, file_name: str) -> Path:
-    return Path(parsed.text(flag) or _layers(parsed) / file_name)
+def in_layers(parsed: Parsed, flag: str, file_name: str) -> Path:
+    return Path(parsed.text(flag) or layers_dir(parsed) / file_name)
 
 
 def _run_target(parsed: Parsed) -> TargetMetadata:
     """The run image target from analyzed.toml, with a missing distro and arch filled in from
     this (build) container, as the reference lifecycle does."""
-    path = _in_layers(parsed, "analyzed", "analyzed.toml")
+    path = in_layers(parsed, "analyzed", "analyzed.toml")
     analyzed = AnalyzedFile.load(path) if path.is_file() else AnalyzedFile()
     if not path.is_file():
         LOGGER.warning("No analyzed metadata found at path %r", str(path))
@@ -144,7 +144,7 @@ def _order_path(parsed: Parsed) -> Path:
     given = parsed.text("order")
     if given:
         return Path(given)
-    in_layers = _layers(parsed) / "order.toml"
+    in_layers = layers_dir(parsed) / "order.toml"
     return in_layers if in_layers.is_file() else Path(CNB_ORDER)
 
 
@@ -185,8 +185,8 @@ def run_detector(parsed: Parsed, context: Context) -> None:
             exec_env=_exec_env(context.environ),
         )
         selected, plan = detector.detect(order)
-    GroupFile(group=selected).dump(_in_layers(parsed, "group", "group.toml"))
-    plan_path = _in_layers(parsed, "plan", "plan.toml")
+    GroupFile(group=selected).dump(in_layers(parsed, "group", "group.toml"))
+    plan_path = in_layers(parsed, "plan", "plan.toml")
     if plan:
         PlanFile(entries=plan).dump(plan_path)
     else:
@@ -212,8 +212,8 @@ BUILDER_FLAGS = (
 def run_builder(parsed: Parsed, context: Context) -> None:
     """Run every buildpack's build; write config/metadata.toml."""
     phase("BUILDING")
-    group_path = _in_layers(parsed, "group", "group.toml")
-    plan_path = _in_layers(parsed, "plan", "plan.toml")
+    group_path = in_layers(parsed, "group", "group.toml")
+    plan_path = in_layers(parsed, "plan", "plan.toml")
     try:
         group = GroupFile.load(group_path)
         plan = PlanFile.load(plan_path)
@@ -224,7 +224,7 @@ def run_builder(parsed: Parsed, context: Context) -> None:
             store=BuildpackStore(Path(parsed.text("buildpacks") or BUILDPACKS)),
             runner=context.runner,
             app_dir=Path(parsed.text("app") or APP),
-            layers_dir=_layers(parsed),
+            layers_dir=layers_dir(parsed),
             platform_dir=Path(parsed.text("platform") or PLATFORM),
             build_config_dir=_build_config(parsed, context.api),
             env=BuildEnv.from_environ(context.environ),

@@ -22,8 +22,8 @@ from pypack.lifecycle.commands import (
     DETECTOR_FLAGS,
     Context,
     PhaseCommand,
-    _in_layers,
-    _layers,
+    in_layers,
+    layers_dir,
     run_builder,
     run_detector,
 )
@@ -175,13 +175,13 @@ def _one_image(parsed: Parsed, name: str) -> str:
 
 
 def _analyzed(parsed: Parsed) -> AnalyzedFile:
-    path = _in_layers(parsed, "analyzed", "analyzed.toml")
+    path = in_layers(parsed, "analyzed", "analyzed.toml")
     return AnalyzedFile.load(path) if path.is_file() else AnalyzedFile()
 
 
 def _group(parsed: Parsed) -> GroupFile:
     try:
-        return GroupFile.load(_in_layers(parsed, "group", "group.toml"))
+        return GroupFile.load(in_layers(parsed, "group", "group.toml"))
     except SpecError as exc:
         raise UserError(f"failed to read group file: {exc}") from None
 
@@ -193,7 +193,7 @@ def _write_report(parsed: Parsed, result: SaveResult, access: ImageAccess) -> No
     else:
         report.digest = result.digest
         report.manifest_size = result.manifest_size
-    ReportFile(image=report).dump(_in_layers(parsed, "report", "report.toml"))
+    ReportFile(image=report).dump(in_layers(parsed, "report", "report.toml"))
     for name in result.names:
         LOGGER.info("*** Images (%s):\n      %s", (result.digest or result.image_id)[7:19], name)
 
@@ -206,7 +206,9 @@ def run_analyzer(parsed: Parsed, context: Context) -> None:
     phase("ANALYZING")
     image = _one_image(parsed, "analyzer")
     access = _access(parsed, context.environ)
-    _drop_privileges(parsed, context.environ, _layers(parsed), _path(parsed.text("launch-cache")))
+    _drop_privileges(
+        parsed, context.environ, layers_dir(parsed), _path(parsed.text("launch-cache"))
+    )
     _analyze(parsed, access, image)
 
 
@@ -223,18 +225,18 @@ def _analyze(parsed: Parsed, access: ImageAccess, image: str) -> None:
         run_image=run_image,
         tags=parsed.many("tag"),
     )
-    analyzed.dump(_in_layers(parsed, "analyzed", "analyzed.toml"))
+    analyzed.dump(in_layers(parsed, "analyzed", "analyzed.toml"))
 
 
 def run_restorer(parsed: Parsed, context: Context) -> None:
     """Restore layer metadata and cached layers."""
     phase("RESTORING")
     access = _access(parsed, context.environ)
-    _drop_privileges(parsed, context.environ, _layers(parsed), _path(parsed.text("cache-dir")))
+    _drop_privileges(parsed, context.environ, layers_dir(parsed), _path(parsed.text("cache-dir")))
     group = _group(parsed)
     try:
         restore(
-            layers_dir=_layers(parsed),
+            layers_dir=layers_dir(parsed),
             group=list(group.group),
             analyzed=_analyzed(parsed),
             cache=_cache(parsed, access),
@@ -264,14 +266,14 @@ def run_exporter(parsed: Parsed, context: Context) -> None:
 def _export(
     parsed: Parsed, context: Context, access: ImageAccess, uid: int, gid: int, names: list[str]
 ) -> None:
-    layers = _layers(parsed)
+    layers = layers_dir(parsed)
     analyzed = _analyzed(parsed)
     group = _group(parsed)
     try:
         metadata = BuildMetadata.load(layers / "config" / "metadata.toml")
     except SpecError as exc:
         raise UserError(f"failed to read build metadata: {exc}") from None
-    project_path = _in_layers(parsed, "project-metadata", "project-metadata.toml")
+    project_path = in_layers(parsed, "project-metadata", "project-metadata.toml")
     project = ProjectMetadataFile.load(project_path) if project_path.is_file() else None
     run_name = analyzed.run_image.reference if analyzed.run_image else ""
     if not run_name:
@@ -322,7 +324,7 @@ def run_creator(parsed: Parsed, context: Context) -> None:
     uid, gid = _drop_privileges(
         parsed,
         context.environ,
-        _layers(parsed),
+        layers_dir(parsed),
         _path(parsed.text("cache-dir")),
         _path(parsed.text("launch-cache")),
     )
@@ -333,7 +335,7 @@ def run_creator(parsed: Parsed, context: Context) -> None:
     cache = _cache(parsed, access)
     group = _group(parsed)
     restore(
-        layers_dir=_layers(parsed),
+        layers_dir=layers_dir(parsed),
         group=list(group.group),
         analyzed=_analyzed(parsed),
         cache=None if parsed.flag("skip-restore") else cache,
