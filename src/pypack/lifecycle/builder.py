@@ -17,12 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypack.errors import ExitCode, PypackError, SpecError
-from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore, check_buildpack_api
-from pypack.lifecycle.detector import target_env
-from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.buildpacks import Buildpack, check_buildpack_api
+from pypack.lifecycle.execution import Execution
 from pypack.lifecycle.log import LOGGER
-from pypack.lifecycle.runner import BuildpackRunner
-from pypack.spec.analyzed_toml import TargetMetadata
 from pypack.spec.api import ApiVersion
 from pypack.spec.bom import BomEntry
 from pypack.spec.build_plan import Require
@@ -65,21 +62,16 @@ class _Collected:
 class Builder:
     """Runs the build of a detected group."""
 
-    store: BuildpackStore
-    runner: BuildpackRunner
-    app_dir: Path
+    execution: Execution
     layers_dir: Path
-    platform_dir: Path
-    build_config_dir: Path | None
-    env: BuildEnv
-    platform_api: ApiVersion
-    plan_dir: Path
-    run_target: TargetMetadata | None = None
-    exec_env: str = "production"
+
+    @property
+    def platform_api(self) -> ApiVersion:
+        return self.execution.platform_api
 
     def build(self, group: list[GroupElement], plan: list[PlanEntry]) -> BuildMetadata:
         """Build every buildpack of ``group`` in order and write ``config/metadata.toml``."""
-        buildpacks = [self.store.lookup(element.id, element.version) for element in group]
+        buildpacks = [self.execution.store.lookup(element.id, element.version) for element in group]
         for buildpack in buildpacks:
             check_buildpack_api(buildpack)
         shutil.rmtree(self.layers_dir / "sbom", ignore_errors=True)
@@ -109,20 +101,20 @@ class Builder:
         LOGGER.debug("Running build for buildpack %s", buildpack.full_name)
         layers = self.layers_dir / escape_id(buildpack.id)
         layers.mkdir(parents=True, exist_ok=True)
-        plan_path = self.plan_dir / escape_id(buildpack.id) / "plan.toml"
+        execution = self.execution
+        plan_path = execution.plan_dir / escape_id(buildpack.id) / "plan.toml"
         BuildpackPlan(entries=entries).dump(plan_path)
-        env = self.env.with_overrides(
-            None if buildpack.descriptor.buildpack.clear_env else self.platform_dir,
-            self.build_config_dir,
+        platform = str(execution.platform_dir)
+        env = execution.environment(
+            buildpack,
+            {
+                "CNB_LAYERS_DIR": str(layers),
+                "CNB_PLATFORM_DIR": platform,
+                "CNB_BP_PLAN_PATH": str(plan_path),
+            },
         )
-        env.update(self._cnb_vars(buildpack, layers, plan_path))
-        argv = [
-            str(buildpack.root / "bin" / "build"),
-            str(layers),
-            str(self.platform_dir),
-            str(plan_path),
-        ]
-        result = self.runner.run(argv, env=env, cwd=self.app_dir, capture=False)
+        argv = [str(buildpack.root / "bin" / "build"), str(layers), platform, str(plan_path)]
+        result = execution.runner.run(argv, env=env, cwd=execution.app_dir, capture=False)
         if result.code != 0:
             raise BuildpackFailed(
                 f"failed to build: buildpack {buildpack.full_name} exited with status {result.code}"
@@ -133,21 +125,6 @@ class Builder:
             raise BuildError(f"buildpack {buildpack.full_name}: {exc}") from None
         self._process_layers(buildpack, layers)
         return met
-
-    def _cnb_vars(self, buildpack: Buildpack, layers: Path, plan_path: Path) -> dict[str, str]:
-        api = buildpack.api
-        variables = {"CNB_BUILDPACK_DIR": str(buildpack.root)}
-        if api.at_least("0.8"):
-            variables.update(
-                CNB_LAYERS_DIR=str(layers),
-                CNB_PLATFORM_DIR=str(self.platform_dir),
-                CNB_BP_PLAN_PATH=str(plan_path),
-            )
-        if api.at_least("0.10"):
-            variables.update(target_env(self.run_target))
-        if api.at_least("0.12"):
-            variables["CNB_EXEC_ENV"] = self.exec_env
-        return variables
 
     # --- outputs -----------------------------------------------------------------------------
 
@@ -235,9 +212,10 @@ class Builder:
             for kind in kinds:
                 self._copy_sbom(buildpack, layers, kind, name, declared)
             if types.build and directory.is_dir():
-                self.env.add_root_dir(directory)
-                self.env.add_env_dir(directory / "env")
-                self.env.add_env_dir(directory / "env.build")
+                shared = self.execution.env
+                shared.add_root_dir(directory)
+                shared.add_env_dir(directory / "env")
+                shared.add_env_dir(directory / "env.build")
 
     def _copy_sbom(
         self, buildpack: Buildpack, layers: Path, kind: str, layer: str | None, declared: set[str]

@@ -16,11 +16,13 @@ from pathlib import Path
 from pypack.errors import ApiError, ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.builder import Builder
 from pypack.lifecycle.buildpacks import BuildpackStore, check_buildpack_api, os_release_distro
-from pypack.lifecycle.detector import Detector, host_arch, system_order
+from pypack.lifecycle.detector import Detector, system_order
 from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.execution import Execution
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.log import LOGGER, phase
 from pypack.lifecycle.runner import BuildpackRunner, ProcessRunner
+from pypack.lifecycle.targets_env import host_arch
 from pypack.spec.analyzed_toml import AnalyzedFile, TargetMetadata
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 from pypack.spec.group_toml import GroupFile
@@ -120,6 +122,23 @@ def _exec_env(environ: Mapping[str, str]) -> str:
     return environ.get("CNB_EXEC_ENV") or "production"
 
 
+def _execution(
+    parsed: Parsed, context: Context, store: BuildpackStore, plan_dir: Path
+) -> Execution:
+    return Execution(
+        store=store,
+        runner=context.runner,
+        app_dir=Path(parsed.text("app") or APP),
+        platform_dir=Path(parsed.text("platform") or PLATFORM),
+        build_config_dir=_build_config(parsed, context.api),
+        env=BuildEnv.from_environ(context.environ),
+        platform_api=context.api,
+        plan_dir=plan_dir,
+        run_target=_run_target(parsed),
+        exec_env=_exec_env(context.environ),
+    )
+
+
 # --- detector ----------------------------------------------------------------------------------
 
 DETECTOR_FLAGS = (
@@ -172,18 +191,7 @@ def run_detector(parsed: Parsed, context: Context) -> None:
         system = SystemFile.load(system_path).system
         order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
     with tempfile.TemporaryDirectory(prefix="pypack-detect-") as plan_dir:
-        detector = Detector(
-            store=store,
-            runner=context.runner,
-            app_dir=Path(parsed.text("app") or APP),
-            platform_dir=Path(parsed.text("platform") or PLATFORM),
-            build_config_dir=_build_config(parsed, context.api),
-            env=BuildEnv.from_environ(context.environ),
-            platform_api=context.api,
-            plan_dir=Path(plan_dir),
-            run_target=_run_target(parsed),
-            exec_env=_exec_env(context.environ),
-        )
+        detector = Detector(_execution(parsed, context, store, Path(plan_dir)))
         selected, plan = detector.detect(order)
     GroupFile(group=selected).dump(in_layers(parsed, "group", "group.toml"))
     plan_path = in_layers(parsed, "plan", "plan.toml")
@@ -220,19 +228,8 @@ def run_builder(parsed: Parsed, context: Context) -> None:
     except SpecError as exc:
         raise UserError(f"failed to read group or plan file: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="pypack-build-") as plan_dir:
-        builder = Builder(
-            store=BuildpackStore(Path(parsed.text("buildpacks") or BUILDPACKS)),
-            runner=context.runner,
-            app_dir=Path(parsed.text("app") or APP),
-            layers_dir=layers_dir(parsed),
-            platform_dir=Path(parsed.text("platform") or PLATFORM),
-            build_config_dir=_build_config(parsed, context.api),
-            env=BuildEnv.from_environ(context.environ),
-            platform_api=context.api,
-            plan_dir=Path(plan_dir),
-            run_target=_run_target(parsed),
-            exec_env=_exec_env(context.environ),
-        )
+        store = BuildpackStore(Path(parsed.text("buildpacks") or BUILDPACKS))
+        builder = Builder(_execution(parsed, context, store, Path(plan_dir)), layers_dir(parsed))
         builder.build(list(group.group), list(plan.entries))
 
 

@@ -13,16 +13,13 @@ Deviation noted: elements of one group are detected one after another, not in pa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pypack.errors import ExitCode, PypackError, SpecError
-from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore, target_matches
-from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.buildpacks import Buildpack, target_matches
+from pypack.lifecycle.execution import Execution
 from pypack.lifecycle.log import LOGGER
-from pypack.lifecycle.runner import BuildpackRunner
 from pypack.spec.analyzed_toml import TargetMetadata
 from pypack.spec.api import ApiVersion
 from pypack.spec.build_plan import DetectPlan, PlanSections, Require
@@ -85,17 +82,12 @@ class Option:
 class Detector:
     """Runs detection for an order of buildpack groups."""
 
-    store: BuildpackStore
-    runner: BuildpackRunner
-    app_dir: Path
-    platform_dir: Path
-    build_config_dir: Path | None
-    env: BuildEnv
-    platform_api: ApiVersion
-    plan_dir: Path
-    run_target: TargetMetadata | None = None
-    exec_env: str = "production"
+    execution: Execution
     runs: dict[str, DetectRun] = field(default_factory=dict)
+
+    @property
+    def platform_api(self) -> ApiVersion:
+        return self.execution.platform_api
 
     # --- order and groups --------------------------------------------------------------------
 
@@ -133,7 +125,7 @@ class Detector:
         for index, ref in enumerate(group):
             if any(element.buildpack.id == ref.id for element in done):
                 continue
-            buildpack = self.store.lookup(ref.id, ref.version)
+            buildpack = self.execution.store.lookup(ref.id, ref.version)
             if buildpack.descriptor.order:
                 sub_order = [g.group for g in buildpack.descriptor.order]
                 return self._detect_order(
@@ -143,7 +135,7 @@ class Detector:
                 LOGGER.debug(
                     "Skipping %s due to execution environment mismatch; current: %s",
                     buildpack.full_name,
-                    self.exec_env,
+                    self.execution.exec_env,
                 )
                 continue
             done.append(Element(buildpack, ref.optional))
@@ -162,31 +154,34 @@ class Detector:
         if self.platform_api.less_than("0.15") or buildpack.api.less_than("0.12"):
             return True
         allowed = buildpack.descriptor.buildpack.exec_env or []
-        return not allowed or "*" in allowed or self.exec_env in allowed
+        return not allowed or "*" in allowed or self.execution.exec_env in allowed
 
     def _targets_match(self, buildpack: Buildpack) -> bool:
         if self.platform_api.less_than("0.12") or not buildpack.targets:
             return True
-        target = self.run_target or TargetMetadata()
+        target = self.execution.run_target or TargetMetadata()
         return any(target_matches(t, target) for t in buildpack.targets)
 
     def _target_text(self) -> str:
-        target = self.run_target or TargetMetadata()
+        target = self.execution.run_target or TargetMetadata()
         return "/".join(p for p in (target.os, target.arch, target.arch_variant or "") if p)
 
     # --- running bin/detect ------------------------------------------------------------------
 
     def _run(self, buildpack: Buildpack) -> DetectRun:
-        plan_path = self.plan_dir / escape_id(buildpack.id) / "plan.toml"
+        execution = self.execution
+        plan_path = execution.plan_dir / escape_id(buildpack.id) / "plan.toml"
         plan_path.parent.mkdir(parents=True, exist_ok=True)
         plan_path.write_bytes(b"")
-        env = self.env.with_overrides(
-            None if buildpack.descriptor.buildpack.clear_env else self.platform_dir,
-            self.build_config_dir,
+        env = execution.environment(
+            buildpack,
+            {
+                "CNB_PLATFORM_DIR": str(execution.platform_dir),
+                "CNB_BUILD_PLAN_PATH": str(plan_path),
+            },
         )
-        env.update(self._cnb_vars(buildpack, plan_path))
-        argv = [str(buildpack.root / "bin" / "detect"), str(self.platform_dir), str(plan_path)]
-        result = self.runner.run(argv, env=env, cwd=self.app_dir, capture=True)
+        argv = [str(buildpack.root / "bin" / "detect"), str(execution.platform_dir), str(plan_path)]
+        result = execution.runner.run(argv, env=env, cwd=execution.app_dir, capture=True)
         if result.code == FAIL:
             return DetectRun(FAIL, result.output)
         if result.code != PASS:
@@ -196,18 +191,6 @@ class Detector:
         except SpecError as exc:
             return DetectRun(ERROR, result.output, error=str(exc))
         return DetectRun(PASS, result.output, plan)
-
-    def _cnb_vars(self, buildpack: Buildpack, plan_path: Path) -> dict[str, str]:
-        api = buildpack.api
-        variables = {"CNB_BUILDPACK_DIR": str(buildpack.root)}
-        if api.at_least("0.8"):
-            variables["CNB_PLATFORM_DIR"] = str(self.platform_dir)
-            variables["CNB_BUILD_PLAN_PATH"] = str(plan_path)
-        if api.at_least("0.10"):
-            variables.update(target_env(self.run_target))
-        if api.at_least("0.12"):
-            variables["CNB_EXEC_ENV"] = self.exec_env
-        return variables
 
     # --- resolving the group -----------------------------------------------------------------
 
@@ -354,28 +337,6 @@ def _unique(options: list[Option]) -> list[Option]:
 def _provider(option: Option) -> GroupElement:
     bp = option.element.buildpack
     return GroupElement(id=bp.id, version=bp.version)
-
-
-def target_env(target: TargetMetadata | None) -> dict[str, str]:
-    """``CNB_TARGET_*`` for buildpacks of API 0.10 and newer."""
-    target = target or TargetMetadata()
-    variables = {
-        "CNB_TARGET_OS": target.os or "linux",
-        "CNB_TARGET_ARCH": target.arch or host_arch(),
-    }
-    if target.arch_variant:
-        variables["CNB_TARGET_ARCH_VARIANT"] = target.arch_variant
-    if target.distro is not None:
-        if target.distro.name:
-            variables["CNB_TARGET_DISTRO_NAME"] = target.distro.name
-        if target.distro.version:
-            variables["CNB_TARGET_DISTRO_VERSION"] = target.distro.version
-    return variables
-
-
-def host_arch() -> str:
-    machine = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
 
 
 def system_order(

@@ -186,14 +186,22 @@ def _group(parsed: Parsed) -> GroupFile:
         raise UserError(f"failed to read group file: {exc}") from None
 
 
-def _write_report(parsed: Parsed, result: SaveResult, access: ImageAccess) -> None:
+def _at_least_one_image(parsed: Parsed) -> None:
+    if not parsed.args:
+        raise PypackError(
+            "failed to parse arguments: at least one image is required",
+            exit_code=ExitCode.INVALID_ARGS,
+        )
+
+
+def _write_report(path: Path, result: SaveResult, access: ImageAccess) -> None:
     report = ImageReport(tags=list(result.names))
     if access.kind == "daemon":
         report.image_id = result.image_id
     else:
         report.digest = result.digest
         report.manifest_size = result.manifest_size
-    ReportFile(image=report).dump(in_layers(parsed, "report", "report.toml"))
+    ReportFile(image=report).dump(path)
     for name in result.names:
         LOGGER.info("*** Images (%s):\n      %s", (result.digest or result.image_id)[7:19], name)
 
@@ -249,11 +257,7 @@ def run_restorer(parsed: Parsed, context: Context) -> None:
 def run_exporter(parsed: Parsed, context: Context) -> None:
     """Export the app image (and the cache); write report.toml."""
     phase("EXPORTING")
-    if not parsed.args:
-        raise PypackError(
-            "failed to parse arguments: at least one image is required",
-            exit_code=ExitCode.INVALID_ARGS,
-        )
+    _at_least_one_image(parsed)
     access = _access(parsed, context.environ)
     if access.kind == "registry":
         same_registry(parsed.args)
@@ -314,7 +318,7 @@ def _export(
         )
     finally:
         shutil.rmtree(exporter.scratch, ignore_errors=True)
-    _write_report(parsed, result, access)
+    _write_report(in_layers(parsed, "report", "report.toml"), result, access)
 
 
 def run_creator(parsed: Parsed, context: Context) -> None:
@@ -349,11 +353,7 @@ def run_creator(parsed: Parsed, context: Context) -> None:
 def run_rebaser(parsed: Parsed, context: Context) -> None:
     """Rebase the app image onto a new run image; write report.toml."""
     phase("REBASING")
-    if not parsed.args:
-        raise PypackError(
-            "failed to parse arguments: at least one image is required",
-            exit_code=ExitCode.INVALID_ARGS,
-        )
+    _at_least_one_image(parsed)
     access = _access(parsed, context.environ)
     _drop_privileges(parsed, context.environ)
     source = parsed.text("previous-image") or parsed.args[0]
@@ -364,13 +364,7 @@ def run_rebaser(parsed: Parsed, context: Context) -> None:
         raise PypackError(
             f"failed to write rebased image: {exc}", exit_code=ExitCode.REBASE
         ) from None
-    report = ImageReport(tags=list(result.names))
-    if access.kind == "daemon":
-        report.image_id = result.image_id
-    else:
-        report.digest, report.manifest_size = result.digest, result.manifest_size
-    report_path = Path(parsed.text("report") or "/layers/report.toml")
-    ReportFile(image=report).dump(report_path)
+    _write_report(Path(parsed.text("report") or "/layers/report.toml"), result, access)
 
 
 def _path(text: str | None) -> Path | None:
