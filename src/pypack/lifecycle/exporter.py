@@ -70,6 +70,12 @@ class ExportInputs:
     process_type: str | None = None
     created: int | None = None
     exec_env: str = "production"
+    root: Path = Path("/")
+    """The host directory standing for ``/`` of the image (see :class:`TarMaker`)."""
+
+    def image_path(self, path: Path) -> str:
+        """Where a host path is in the image."""
+        return "/" + str(path.relative_to(self.root))
 
 
 @dataclass
@@ -88,7 +94,9 @@ class Exporter:
     _tars: dict[tuple[str, str], _LayerTar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._maker = TarMaker(self.scratch, self.inputs.uid, self.inputs.gid, NORMALIZED_MTIME)
+        self._maker = TarMaker(
+            self.scratch, self.inputs.uid, self.inputs.gid, NORMALIZED_MTIME, self.inputs.root
+        )
 
     def prepare(self) -> None:
         """Tar every buildpack layer the image or the cache needs, once, before either is
@@ -228,15 +236,15 @@ class Exporter:
 
     def _configure(self, image: Image, run_image: Image, metadata: LayersMetadata) -> None:
         inputs = self.inputs
-        image.set_env("CNB_LAYERS_DIR", str(inputs.layers_dir))
-        image.set_env("CNB_APP_DIR", str(inputs.app_dir))
+        image.set_env("CNB_LAYERS_DIR", inputs.image_path(inputs.layers_dir))
+        image.set_env("CNB_APP_DIR", inputs.image_path(inputs.app_dir))
         base_path = run_image.env("PATH") or ""
         image.set_env(
             "PATH", ":".join(p for p in ("/cnb/process", "/cnb/lifecycle", base_path) if p)
         )
         image.set_env("CNB_PLATFORM_API", str(inputs.platform_api))
         image.set_env("CNB_DEPRECATION_MODE", "quiet")
-        image.set_working_dir(str(inputs.app_dir))
+        image.set_working_dir(inputs.image_path(inputs.app_dir))
         image.set_entrypoint(self._entrypoint())
         image.set_cmd()
         image.set_created(inputs.created)

@@ -20,14 +20,31 @@ PROCESS_DIR = "cnb/process"
 
 
 class TarMaker:
-    """Writes the exporter's layer tars (uncompressed) into a scratch directory."""
+    """Writes the exporter's layer tars (uncompressed) into a scratch directory.
 
-    def __init__(self, scratch: Path, uid: int, gid: int, mtime: int = NORMALIZED_MTIME) -> None:
+    ``root`` is the host directory that stands for ``/`` of the image: ``/`` inside a builder
+    container; the build's work directory (holding ``layers/`` and ``workspace/``) on the
+    daemonless platform. Entries are named by their path below it.
+    """
+
+    def __init__(
+        self,
+        scratch: Path,
+        uid: int,
+        gid: int,
+        mtime: int = NORMALIZED_MTIME,
+        root: Path = Path("/"),
+    ) -> None:
         self.scratch = scratch
         self.uid = uid
         self.gid = gid
         self.mtime = mtime
+        self.root = root
         self._count = 0
+
+    def name(self, path: Path) -> str:
+        """The entry name of a host path: its path below ``root``."""
+        return str(path.relative_to(self.root))
 
     def _write(self, fill: Callable[[LayerWriter], None]) -> tuple[Path, LayerInfo]:
         self._count += 1
@@ -39,8 +56,8 @@ class TarMaker:
         path: real parents, then everything in it owned by the CNB user."""
 
         def fill(writer: LayerWriter) -> None:
-            add_real_parents(writer, directory)
-            writer.add_tree(directory, str(directory), uid=self.uid, gid=self.gid)
+            add_real_parents(writer, directory, self.root)
+            writer.add_tree(directory, self.name(directory), uid=self.uid, gid=self.gid)
 
         return self._write(fill)
 
@@ -64,15 +81,15 @@ class TarMaker:
         chosen = set(chosen_paths)
 
         def fill(writer: LayerWriter) -> None:
-            add_real_parents(writer, app)
+            add_real_parents(writer, app, self.root)
             root_stat = os.lstat(app)
             writer.add_dir(
-                str(app), uid=self.uid, gid=self.gid, mode=stat.S_IMODE(root_stat.st_mode)
+                self.name(app), uid=self.uid, gid=self.gid, mode=stat.S_IMODE(root_stat.st_mode)
             )
             needed_dirs = {parent for p in chosen for parent in _parents(p)}
             for relative in files:
                 st = files[relative]
-                name = f"{app}/{relative}"
+                name = f"{self.name(app)}/{relative}"
                 if stat.S_ISDIR(st.st_mode):
                     if relative in needed_dirs or relative in chosen:
                         writer.add_dir(
@@ -105,12 +122,14 @@ class TarMaker:
         return self._write(fill)
 
 
-def add_real_parents(writer: LayerWriter, path: Path) -> None:
-    """Directory entries for every parent of ``path`` with their real owners and modes."""
-    parents = list(reversed(path.parents))[1:]  # without "/"
+def add_real_parents(writer: LayerWriter, path: Path, root: Path = Path("/")) -> None:
+    """Directory entries for every parent of ``path`` below ``root``, with their real owners
+    and modes."""
+    parents = [p for p in reversed(path.parents) if p != root and p.is_relative_to(root)]
     for parent in parents:
         st = os.stat(parent)
-        writer.add_dir(str(parent), uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode))
+        name = str(parent.relative_to(root))
+        writer.add_dir(name, uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode))
 
 
 def _relative_tree(root: Path) -> dict[str, os.stat_result]:

@@ -30,8 +30,10 @@ def restore(
     analyzed: AnalyzedFile,
     cache: Cache | None,
     skip_layers: bool = False,
+    root: Path = Path("/"),
 ) -> None:
-    """Restore store.toml, layer metadata and cached layer contents for the group."""
+    """Restore store.toml, layer metadata and cached layer contents for the group. Cached
+    layers are extracted below ``root``, the host directory standing for ``/``."""
     cache_md = cache.metadata() if cache is not None else CacheMetadata()
     for element in group:
         directory = layers_dir / escape_id(element.id)
@@ -45,7 +47,9 @@ def restore(
         cache_record = cache_md.buildpack(element.id)
         cache_layers = cache_record.layers if cache_record else {}
         for name in sorted({*app_layers, *cache_layers}):
-            _restore_layer(directory, name, app_layers.get(name), cache_layers.get(name), cache)
+            _restore_layer(
+                directory, name, app_layers.get(name), cache_layers.get(name), cache, root
+            )
 
 
 def _restore_layer(
@@ -54,6 +58,7 @@ def _restore_layer(
     from_app: BuildpackLayer | None,
     from_cache: BuildpackLayer | None,
     cache: Cache | None,
+    root: Path,
 ) -> None:
     toml_path = directory / f"{name}.toml"
     if from_app is not None and from_app.launch and not from_app.cache:
@@ -72,9 +77,9 @@ def _restore_layer(
         with cache.open_layer(from_cache.sha) as stream:
             extract_layer(
                 stream,
-                Path("/"),
+                root,
                 source=f"cache layer {name}",
-                only_under=str(layer_dir).lstrip("/"),
+                only_under=str(layer_dir.relative_to(root)),
             )
     except PypackError as exc:
         LOGGER.warning("Failed to restore layer %r from the cache: %s", name, exc)
