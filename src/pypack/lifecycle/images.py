@@ -66,7 +66,11 @@ class ImageAccess:
 
     def identifier(self, name: str, image: Image) -> str:
         """What analyzed.toml and report.toml record for an image: a digest reference
-        (registry), the image ID (daemon) or the layout path (layout)."""
+        (registry), the image ID (daemon) or the layout path (layout). A store that knows
+        better (the platform's) says itself."""
+        own = getattr(self.store, "identifier", None)
+        if callable(own):
+            return str(own(name, image))
         if self.kind == "daemon":
             return image.digest or ""
         if self.kind == "layout":

@@ -1,0 +1,305 @@
+"""``pypack build`` without Docker: the lifecycle in-process, buildpacks under bubblewrap.
+
+The builder image is unpacked once (content-addressed); each build gets a work directory with
+``workspace/``, ``layers/``, ``platform/`` and ``plan/`` that the sandbox binds at ``/workspace``,
+``/layers``, ``/platform`` and ``/tmp/cnb-plan``. The phases are the lifecycle's own code —
+analyze, detect, restore, build, export — with the work directory standing for ``/`` of the
+image. Works with any CNB builder: only its filesystem, order and buildpacks are used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypack.errors import ExitCode, PypackError, UserError
+from pypack.lifecycle.analyzer import analyze, choose_run_image
+from pypack.lifecycle.builder import Builder
+from pypack.lifecycle.buildpacks import BuildpackStore, check_buildpack_api, os_release_distro
+from pypack.lifecycle.cache import VolumeCache
+from pypack.lifecycle.detector import Detector, system_order
+from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.execution import Execution
+from pypack.lifecycle.exporter import Exporter, ExportInputs, export
+from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.restorer import restore
+from pypack.oci.image import Image, ImageStore, SaveResult
+from pypack.pack.app_source import copy_app
+from pypack.pack.home import Home
+from pypack.pack.images import PlatformImages
+from pypack.pack.rootfs import unpack
+from pypack.pack.sandbox import BwrapRunner, Volume, chown_tree
+from pypack.spec.analyzed_toml import AnalyzedFile
+from pypack.spec.api import LATEST_PLATFORM_API
+from pypack.spec.group_toml import GroupElement, GroupFile
+from pypack.spec.labels import BuilderMetadataLabel
+from pypack.spec.metadata_toml import BuildMetadata
+from pypack.spec.module import ModuleRef
+from pypack.spec.order_toml import OrderFile
+from pypack.spec.plan_toml import PlanFile
+from pypack.spec.run_toml import RunFile, RunImageEntry
+from pypack.spec.system_toml import SystemFile
+
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
+HOST_CA_VARIABLES = (
+    "SSL_CERT_FILE",
+    "PIP_CERT",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+)
+
+
+@dataclass
+class BuildRequest:
+    """What to build and where to put it."""
+
+    image: str
+    app: Path
+    builder: str
+    target: ImageStore
+    images: PlatformImages
+    env: dict[str, str] = field(default_factory=dict)
+    run_image: str | None = None
+    tags: list[str] = field(default_factory=list)
+    previous_image: str | None = None
+    cache_dir: Path | None = None
+    clear_cache: bool = False
+    network: bool = False
+    volumes: list[Volume] = field(default_factory=list)
+    host_ca: Path | None = None
+    creation_time: int | None = None
+    default_process: str | None = None
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    uid: int | None = None
+    gid: int | None = None
+    compress_layers: bool = False
+    """Gzip new layers (for a registry); the local store and the daemon keep them plain."""
+
+
+Say = Callable[[str], None]
+
+
+@contextmanager
+def _phase(say: Say, name: str) -> Iterator[None]:
+    say(f"===> {name}")
+    started = time.monotonic()
+    yield
+    say(f"     {name.lower()} done in {time.monotonic() - started:.2f} s")
+
+
+def _builder_ids(builder: Image) -> tuple[int, int]:
+    try:
+        return int(builder.env("CNB_USER_ID") or ""), int(builder.env("CNB_GROUP_ID") or "")
+    except ValueError:
+        raise UserError(
+            f"builder {builder.name}: its image must set CNB_USER_ID and CNB_GROUP_ID"
+        ) from None
+
+
+def run_images_of(builder: Image, rootfs: Path) -> RunFile:
+    """The builder's run images: its metadata label, else ``/cnb/run.toml``, else ``stack.toml``."""
+    label = builder.label(BuilderMetadataLabel.label_name)
+    if label:
+        metadata = BuilderMetadataLabel.from_label(label)
+        images = [
+            RunImageEntry(image=i.image, mirrors=i.mirrors or None)
+            for i in metadata.images
+            if i.image
+        ]
+        if not images and metadata.stack.run_image.image:
+            run = metadata.stack.run_image
+            images = [RunImageEntry(image=run.image, mirrors=run.mirrors or None)]
+        if images:
+            return RunFile(images=images)
+    run_toml = rootfs / "cnb" / "run.toml"
+    return RunFile.load(run_toml) if run_toml.is_file() else RunFile()
+
+
+def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
+    """Build ``request.image`` and save it to ``request.target``."""
+    images = request.images
+    with _phase(say, "PREPARING"):
+        builder = images.load(request.builder)
+        if builder is None:
+            raise UserError(
+                f"builder {request.builder!r} not found locally or in its registry; check the name "
+                "or create it with pypack builder create"
+            )
+        builder.name = request.builder
+        uid, gid = _builder_ids(builder)
+        uid, gid = (
+            request.uid if request.uid is not None else uid,
+            request.gid if request.gid is not None else gid,
+        )
+        rootfs = unpack(builder, home.rootfs)
+        if not (rootfs / "cnb" / "order.toml").is_file():
+            raise UserError(
+                f"builder {request.builder!r} has no /cnb/order.toml; it is not a CNB builder"
+            )
+    home.builds.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=home.builds))
+    try:
+        return _build_in(work, rootfs, builder, uid, gid, request, home, say)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_in(
+    work: Path,
+    rootfs: Path,
+    builder: Image,
+    uid: int,
+    gid: int,
+    request: BuildRequest,
+    home: Home,
+    say: Say,
+) -> SaveResult:
+    os.chmod(work, 0o755)
+    workspace, layers, platform, plan = (
+        work / d for d in ("workspace", "layers", "platform", "plan")
+    )
+    for directory in (workspace, layers, platform / "env", plan):
+        directory.mkdir(parents=True)
+    copied = copy_app(request.app, workspace, include=request.include, exclude=request.exclude)
+    say(f"     app: {copied} files from {request.app}")
+    env = dict(request.env)
+    if request.host_ca is not None:
+        env.update(dict.fromkeys(HOST_CA_VARIABLES, "/tmp/pypack-host-ca.crt"))
+    for name, value in env.items():
+        (platform / "env" / name).write_text(value)
+    chown_tree(work, uid, gid)
+
+    access = ImageAccess(request.images, "local")
+    run_name = request.run_image or choose_run_image(run_images_of(builder, rootfs), request.image)
+    with _phase(say, "ANALYZING"):
+        analyzed = analyze(
+            access, image=request.image, previous_image=request.previous_image, run_image=run_name
+        )
+        analyzed.dump(layers / "analyzed.toml")
+    target = analyzed.run_image.target if analyzed.run_image else None
+    if target is not None and target.distro is None:
+        target.distro = os_release_distro(rootfs / "etc" / "os-release")
+    base_env = dict(e.partition("=")[::2] for e in builder.config.config.env or [])
+    base_env.update({k: v for k, v in os.environ.items() if k in PROXY_VARIABLES})
+    base_env.setdefault("HOME", "/tmp")
+    runner = BwrapRunner(
+        rootfs,
+        work,
+        uid,
+        gid,
+        network=request.network,
+        volumes=request.volumes,
+        host_ca=request.host_ca,
+    )
+    execution = Execution(
+        store=BuildpackStore(rootfs / "cnb" / "buildpacks"),
+        runner=runner,
+        app_dir=workspace,
+        platform_dir=platform,
+        build_config_dir=rootfs / "cnb" / "build-config",
+        env=BuildEnv.from_environ(base_env),
+        platform_api=LATEST_PLATFORM_API,
+        plan_dir=plan,
+        run_target=target,
+    )
+    with _phase(say, "DETECTING"):
+        order = _order(rootfs, execution.store)
+        group, entries = Detector(execution).detect(order)
+        GroupFile(group=group).dump(layers / "group.toml")
+        PlanFile(entries=entries).dump(layers / "plan.toml")
+    cache = VolumeCache(request.cache_dir or home.cache_for(request.image))
+    with _phase(say, "RESTORING"):
+        restore(
+            layers_dir=layers,
+            group=group,
+            analyzed=analyzed,
+            cache=None if request.clear_cache else cache,
+            skip_layers=request.clear_cache,
+            root=work,
+        )
+        chown_tree(layers, uid, gid)
+    with _phase(say, "BUILDING"):
+        metadata = Builder(execution, layers).build(group, entries)
+    with _phase(say, "EXPORTING"):
+        return _export(
+            work,
+            layers,
+            workspace,
+            rootfs,
+            analyzed,
+            group,
+            metadata,
+            uid,
+            gid,
+            request,
+            access,
+            cache,
+        )
+
+
+def _order(rootfs: Path, store: BuildpackStore) -> list[list[ModuleRef]]:
+    order_file = OrderFile.load(rootfs / "cnb" / "order.toml")
+    order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
+    for group in order:
+        for ref in group:
+            check_buildpack_api(store.lookup(ref.id, ref.version))
+    system_path = rootfs / "cnb" / "system.toml"
+    if system_path.is_file():
+        system = SystemFile.load(system_path).system
+        order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
+    return order
+
+
+def _export(
+    work: Path,
+    layers: Path,
+    workspace: Path,
+    rootfs: Path,
+    analyzed: AnalyzedFile,
+    group: list[GroupElement],
+    metadata: BuildMetadata,
+    uid: int,
+    gid: int,
+    request: BuildRequest,
+    access: ImageAccess,
+    cache: VolumeCache,
+) -> SaveResult:
+    run_name = analyzed.run_image.reference if analyzed.run_image else ""
+    run_image = access.load(run_name, "run image", ExitCode.EXPORT)
+    if run_image is None:
+        raise PypackError(f"run image {run_name!r} not found", exit_code=ExitCode.EXPORT)
+    previous = None
+    if analyzed.image is not None:
+        previous = access.load(analyzed.image.reference, "previous image", ExitCode.EXPORT)
+    inputs = ExportInputs(
+        app_dir=workspace,
+        layers_dir=layers,
+        group=group,
+        metadata=metadata,
+        analyzed=analyzed,
+        platform_api=LATEST_PLATFORM_API,
+        uid=uid,
+        gid=gid,
+        process_type=request.default_process,
+        created=request.creation_time,
+        root=work,
+    )
+    exporter = Exporter(inputs, compress=request.compress_layers)
+    exporter.scratch = Path(tempfile.mkdtemp(prefix="export-", dir=work))
+    return export(
+        exporter,
+        store=request.target,
+        run_image=run_image,
+        previous=previous,
+        names=[request.image, *request.tags],
+        cache=cache,
+        parallel=True,
+    )

@@ -1,0 +1,47 @@
+"""Builder (and app) images unpacked once into a content-addressed directory.
+
+The key is the image ID (config digest), so a changed builder gets a new directory and an
+unchanged one is never unpacked twice. Layers are applied with whiteouts through the safe
+extractor; the directory appears only when complete (written under a temporary name first).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pypack.oci.digest import hex_of
+from pypack.oci.extract import extract_layer
+from pypack.oci.image import Image
+
+MOUNT_POINTS = ("workspace", "layers", "platform", "tmp", "proc", "dev")
+_COMPLETE = ".pypack-complete"
+
+
+def unpack(image: Image, cache_root: Path) -> Path:
+    """The directory holding ``image``'s filesystem (unpacked now if it is not yet)."""
+    key = hex_of(image.config_document().digest)
+    target = cache_root / key
+    if (target / _COMPLETE).exists():
+        return target
+    cache_root.mkdir(parents=True, exist_ok=True)
+    partial = cache_root / f".{key}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        for number, layer in enumerate(image.layers, start=1):
+            with layer.open() as blob:
+                extract_layer(blob, partial, source=f"{image.name or 'image'} layer {number}")
+        for name in MOUNT_POINTS:
+            (partial / name).mkdir(exist_ok=True)
+        os.chmod(partial, 0o755)
+        (partial / _COMPLETE).touch()
+        try:
+            partial.rename(target)
+        except OSError:  # another build unpacked it meanwhile
+            if not (target / _COMPLETE).exists():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

@@ -1,0 +1,175 @@
+"""Running buildpacks without Docker: bubblewrap over the builder's unpacked filesystem.
+
+Each ``bin/detect`` and ``bin/build`` runs with the builder rootfs as a read-only ``/``, the
+build's ``workspace``, ``layers`` and ``platform`` bound read-write at ``/workspace``,
+``/layers`` and ``/platform``, a fresh ``/tmp``, new namespaces (the network only with
+``--network host``), and the CNB uid/gid. The lifecycle works with host paths; this runner
+translates them into the paths the buildpack sees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pypack.errors import UserError
+from pypack.lifecycle.runner import RunResult
+
+PLAN_MOUNT = "/tmp/cnb-plan"
+HOST_CA_MOUNT = "/tmp/pypack-host-ca.crt"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A ``--volume host:target[:ro|rw]`` mount for buildpacks."""
+
+    host: Path
+    target: str
+    writable: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Volume:
+        """``/host/dir:/target[:ro|rw]``; a target under ``/cnb`` or ``/layers`` is refused."""
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
+            raise UserError(f"--volume {text!r}: expected /host/path:/target/path[:ro|rw]")
+        mode = parts[2] if len(parts) == 3 else "ro"
+        if mode not in ("ro", "rw"):
+            raise UserError(f"--volume {text!r}: mode must be ro or rw, not {mode!r}")
+        target = os.path.normpath(parts[1])
+        for reserved in ("/cnb", "/layers", "/workspace", "/platform"):
+            if target == reserved or target.startswith(f"{reserved}/"):
+                raise UserError(
+                    f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere"
+                )
+        host = Path(parts[0]).resolve()
+        if not host.exists():
+            raise UserError(f"--volume {text!r}: {host} does not exist")
+        return cls(host, target, mode == "rw")
+
+
+@dataclass
+class BwrapRunner:
+    """A :class:`~pypack.lifecycle.runner.BuildpackRunner` that sandboxes with bubblewrap."""
+
+    rootfs: Path
+    work: Path
+    uid: int
+    gid: int
+    network: bool = False
+    volumes: list[Volume] = field(default_factory=list)
+    host_ca: Path | None = None
+    prefix: str = ""
+    """Printed before each line of buildpack output (``[builder] ``)."""
+
+    def __post_init__(self) -> None:
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise UserError(
+                "bubblewrap (bwrap) is not installed; install it or build with --docker"
+            )
+        self._bwrap = bwrap
+        self._mounts = {
+            str(self.work / "workspace"): "/workspace",
+            str(self.work / "layers"): "/layers",
+            str(self.work / "platform"): "/platform",
+            str(self.work / "plan"): PLAN_MOUNT,
+            str(self.rootfs): "/",
+        }
+
+    def inside(self, text: str) -> str:
+        """``text`` with every host path of the build replaced by its path in the sandbox."""
+        for host, target in sorted(self._mounts.items(), key=lambda item: -len(item[0])):
+            if host in text:
+                replacement = target if target != "/" else ""
+                text = text.replace(host + "/", replacement + "/").replace(host, target)
+        return text
+
+    def argv(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> list[str]:
+        """The whole bwrap command line for running ``argv``."""
+        command = [
+            self._bwrap,
+            "--ro-bind",
+            str(self.rootfs),
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
+        command += ["--tmpfs", "/tmp"]
+        for host, target in self._mounts.items():
+            if target != "/":
+                command += ["--bind", host, target]
+        for volume in self.volumes:
+            command += [
+                "--bind" if volume.writable else "--ro-bind",
+                str(volume.host),
+                volume.target,
+            ]
+        if self.host_ca is not None:
+            command += ["--ro-bind", str(self.host_ca), HOST_CA_MOUNT]
+        command += ["--unshare-all", "--die-with-parent", "--new-session"]
+        if self.network:
+            command += ["--share-net"]
+        command += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid)]
+        command += ["--chdir", self.inside(str(cwd)), "--clearenv"]
+        for key, value in sorted(env.items()):
+            command += ["--setenv", key, self.inside(value)]
+        command += ["--", *(self.inside(arg) for arg in argv)]
+        if os.geteuid() == 0 and self.uid != 0:
+            setpriv = shutil.which("setpriv") or "setpriv"
+            command = [
+                setpriv,
+                f"--reuid={self.uid}",
+                f"--regid={self.gid}",
+                "--clear-groups",
+                *command,
+            ]
+        return command
+
+    def _give_to_cnb_user(self, argv: Sequence[str]) -> None:
+        if os.geteuid() != 0:
+            return
+        for arg in argv[1:]:
+            path = Path(arg)
+            if path.is_relative_to(self.work) and path.exists():
+                for target in (path, path.parent):
+                    if target.is_relative_to(self.work):
+                        os.chown(target, self.uid, self.gid)
+
+    def run(
+        self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, capture: bool
+    ) -> RunResult:
+        """Run ``argv`` in the sandbox."""
+        self._give_to_cnb_user(argv)
+        command = self.argv(argv, env, cwd)
+        if capture:
+            done = subprocess.run(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False
+            )
+            return RunResult(done.returncode, done.stdout)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(self.prefix + line.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        return RunResult(process.wait())
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    """Give everything under ``path`` to ``uid:gid`` (only as root; entries already theirs are
+    left alone)."""
+    if os.geteuid() != 0 or not path.exists():
+        return
+    for root, dirs, files in os.walk(path):
+        for name in (".", *dirs, *files):
+            entry = os.path.join(root, name)
+            st = os.lstat(entry)
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                os.lchown(entry, uid, gid)
