@@ -1,0 +1,187 @@
+"""``pypack build IMAGE``: source to image, with pack's flags where they make sense."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import click
+
+from pypack.errors import UserError
+from pypack.oci.auth import Keychain
+from pypack.oci.image import ImageStore
+from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
+from pypack.oci.stores import RegistryImageStore
+from pypack.pack.home import Home, default_home
+from pypack.pack.images import PULL_POLICIES, PlatformImages, layout_target
+from pypack.pack.sandbox import Volume
+from pypack.spec.project_toml import load_project
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def parse_env(text: str, where: str) -> tuple[str, str]:
+    """``K=V``, or ``K`` (the value copied from this environment)."""
+    name, has_value, value = text.partition("=")
+    if not _ENV_NAME.fullmatch(name):
+        raise UserError(f"{where}: {text!r} is not NAME=VALUE or NAME with a valid variable name")
+    if not has_value:
+        if name not in os.environ:
+            raise UserError(f"{where}: {name} is not set in this environment; give NAME=VALUE")
+        value = os.environ[name]
+    return name, value
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``--env-file``: NAME=VALUE or NAME lines; blank lines and ``#`` comments are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"--env-file {path}: cannot read: {exc.strerror}") from None
+    result = {}
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, value = parse_env(stripped, f"--env-file {path}: line {number}")
+        result[name] = value
+    return result
+
+
+def parse_creation_time(text: str | None) -> int | None:
+    """``--creation-time``: seconds since the epoch, or ``now``."""
+    if text is None:
+        return None
+    if text == "now":
+        return int(time.time())
+    if not text.isdigit():
+        raise UserError(f"--creation-time {text!r}: give seconds since the epoch or 'now'")
+    return int(text)
+
+
+@click.command()
+@click.argument("image")
+@click.option(
+    "-p", "--path", "app", type=click.Path(path_type=Path), default=".", help="App directory."
+)
+@click.option("-B", "--builder", help="Builder image.")
+@click.option("-e", "--env", "envs", multiple=True, help="Build-time env NAME=VALUE or NAME.")
+@click.option("--env-file", type=click.Path(path_type=Path), help="File of NAME=VALUE lines.")
+@click.option("--run-image", help="Run image instead of the builder's.")
+@click.option("--publish", is_flag=True, help="Export to the registry named by IMAGE.")
+@click.option("--daemon", is_flag=True, help="Export into the Docker daemon.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Build cache directory.")
+@click.option("--clear-cache", is_flag=True, help="Do not restore the build cache.")
+@click.option("--pull-policy", type=click.Choice(PULL_POLICIES), default="if-not-present")
+@click.option(
+    "--network", type=click.Choice(["host", "none"]), default="host", help="Network for buildpacks."
+)
+@click.option(
+    "--volume", "volumes", multiple=True, help="Mount host:target[:ro|rw] for buildpacks."
+)
+@click.option("--creation-time", help="Image creation time: seconds since the epoch, or 'now'.")
+@click.option("-d", "--descriptor", type=click.Path(path_type=Path), help="project.toml to use.")
+@click.option("-t", "--tag", "tags", multiple=True, help="Additional tag.")
+@click.option("--previous-image", help="Image to reuse layers from.")
+@click.option("-D", "--default-process", help="Default process type.")
+@click.option("--insecure-registry", "insecure", multiple=True, help="Registry to use over http.")
+@click.option("--uid", type=int, help="CNB user id (default: the builder's).")
+@click.option("--gid", type=int, help="CNB group id (default: the builder's).")
+@click.option(
+    "--host-ca-certs",
+    is_flag=True,
+    help=f"Give buildpacks the host's CA bundle ({DEFAULT_CA_BUNDLE}), for TLS proxies.",
+)
+def build(
+    image: str,
+    app: Path,
+    builder: str | None,
+    envs: tuple[str, ...],
+    env_file: Path | None,
+    run_image: str | None,
+    publish: bool,
+    daemon: bool,
+    cache_dir: Path | None,
+    clear_cache: bool,
+    pull_policy: str,
+    network: str,
+    volumes: tuple[str, ...],
+    creation_time: str | None,
+    descriptor: Path | None,
+    tags: tuple[str, ...],
+    previous_image: str | None,
+    default_process: str | None,
+    insecure: tuple[str, ...],
+    uid: int | None,
+    gid: int | None,
+    host_ca_certs: bool,
+) -> None:
+    """Build IMAGE from the app's source with a builder's buildpacks, without Docker.
+
+    The image goes to the local store (see pypack images), to a registry with --publish, into
+    the Docker daemon with --daemon, or to an OCI layout when IMAGE is oci:PATH[:TAG].
+    """
+    from pypack.lifecycle import log
+    from pypack.pack.build import BuildRequest
+    from pypack.pack.build import build as run_build
+
+    if publish and daemon:
+        raise UserError("--publish and --daemon are exclusive; choose where the image goes")
+    if not app.is_dir():
+        raise UserError(f"--path {app}: not a directory")
+    home = Home(default_home())
+    project_path = descriptor or app / "project.toml"
+    settings = load_project(project_path).normalized() if project_path.is_file() else None
+    env: dict[str, str] = {}
+    if settings is not None:
+        env.update({e.name: e.value for e in settings.env})
+    if env_file is not None:
+        env.update(read_env_file(env_file))
+    env.update(parse_env(text, "--env") for text in envs)
+    builder = builder or (settings.builder if settings else None)
+    if not builder:
+        raise UserError("no builder: pass --builder or set [io.buildpacks] builder in project.toml")
+    keychain = Keychain()
+    target: ImageStore | None = None
+    if image.startswith(LAYOUT_PREFIX):
+        target = layout_target(image)
+    else:
+        parse_reference(image)
+        if publish:
+            target = RegistryImageStore(keychain, insecure_registries=insecure)
+        elif daemon:
+            from pypack.oci.daemon import DaemonImageStore
+
+            target = DaemonImageStore()
+    images = PlatformImages(
+        home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
+    )
+    log.configure(None)
+    request = BuildRequest(
+        image=image,
+        app=app.resolve(),
+        builder=builder,
+        target=images,
+        images=images,
+        env=env,
+        run_image=run_image,
+        tags=list(tags),
+        previous_image=previous_image,
+        cache_dir=cache_dir,
+        clear_cache=clear_cache,
+        network=network == "host",
+        volumes=[Volume.parse(v) for v in volumes],
+        host_ca=DEFAULT_CA_BUNDLE if host_ca_certs else None,
+        creation_time=parse_creation_time(creation_time),
+        default_process=default_process,
+        include=settings.include if settings else None,
+        exclude=settings.exclude if settings else None,
+        uid=uid,
+        gid=gid,
+        compress_layers=publish,
+    )
+    result = run_build(request, home, click.echo)
+    click.echo(f"Successfully built image {image} ({result.digest})")
