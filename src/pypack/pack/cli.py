@@ -19,6 +19,7 @@ from pypack.errors import ExitCode, PypackError
 # name -> "module:attribute" of the click command; imported on first use.
 _COMMANDS: dict[str, str] = {
     "build": "pypack.pack.build_command:build",
+    "builder": "pypack.pack.builder_command:builder",
     "images": "pypack.pack.run_command:images",
     "run": "pypack.pack.run_command:run",
     "validate": "pypack.pack.validate:validate",

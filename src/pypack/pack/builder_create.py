@@ -1,0 +1,261 @@
+"""``pypack builder create``: a CNB builder image from pack's builder.toml.
+
+Layers, in pack's order: default directories, the pypack lifecycle (when the build image has a
+matching python3), one layer per buildpack at ``/cnb/buildpacks/<escaped id>/<version>``, then
+``/cnb/order.toml``, ``/cnb/system.toml``, ``/cnb/stack.toml``, ``/cnb/run.toml`` and the
+operator env in ``/cnb/build-config/env``. Labels: ``io.buildpacks.builder.metadata``,
+``io.buildpacks.buildpack.layers``, ``io.buildpacks.buildpack.order`` and an empty
+``io.buildpacks.extension.layers`` (Tekton reads it).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypack import __version__
+from pypack.errors import UserError
+from pypack.oci.image import Image, ImageStore, SaveResult
+from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.pack.lifecycle_layer import add_lifecycle
+from pypack.pack.rootfs import unpack
+from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, SUPPORTED_PLATFORM_APIS
+from pypack.spec.builder_toml import BuilderConfig, BuilderModule
+from pypack.spec.buildpack_toml import BuildpackDescriptor
+from pypack.spec.ids import escape_id
+from pypack.spec.labels import (
+    BuilderLifecycle,
+    BuilderMetadataLabel,
+    BuilderStack,
+    BuildpackLayersLabel,
+    BuildpackOrderLabel,
+    CreatedBy,
+    LifecycleApiPair,
+    ModuleLayerInfo,
+    RunImageMetadata,
+)
+from pypack.spec.lifecycle_toml import Apis, ApiSet
+from pypack.spec.module import ModuleRef, OrderGroup
+from pypack.spec.order_toml import OrderFile, PinnedGroup, PinnedRef
+from pypack.spec.run_toml import RunFile
+from pypack.spec.stack_toml import StackFile, StackRunImage
+from pypack.spec.system_toml import SystemFile
+
+NO_LIFECYCLE_LABEL = "io.pypack.builder.daemonless-only"
+
+
+@dataclass
+class _Buildpack:
+    descriptor: BuildpackDescriptor
+    root: Path
+
+
+def _python_version(rootfs: Path) -> tuple[int, int] | None:
+    """The ``python3`` of a build image rootfs, from ``/usr/lib/python3.N`` and the binary."""
+    binary = rootfs / "usr" / "bin" / "python3"
+    if not (binary.exists() or binary.is_symlink()):
+        return None
+    versions = []
+    for path in (rootfs / "usr" / "lib").glob("python3.*"):
+        match = re.fullmatch(r"python3\.(\d+)", path.name)
+        if match and path.is_dir():
+            versions.append((3, int(match.group(1))))
+    return max(versions) if versions else None
+
+
+def _fetch_buildpack(module: BuilderModule, config_dir: Path, scratch: Path) -> _Buildpack:
+    uri = module.uri or ""
+    if module.image or uri.startswith("docker://"):
+        raise UserError(
+            f"buildpack {module.image or uri}: buildpacks from images are not supported yet; "
+            "use a directory or a .tgz"
+        )
+    if re.match(r"^[a-z]+://", uri) and not uri.startswith("file://"):
+        raise UserError(
+            f"buildpack {uri}: downloading buildpacks is not supported; use a local path"
+        )
+    path = (config_dir / uri.removeprefix("file://")).resolve()
+    if path.is_file() and path.name.endswith((".tgz", ".tar.gz", ".tar")):
+        target = Path(tempfile.mkdtemp(prefix="bp-", dir=scratch))
+        with tarfile.open(path) as archive:
+            archive.extractall(target, filter="data")
+        path = target
+    if not (path / "buildpack.toml").is_file():
+        raise UserError(f"buildpack {uri}: {path} has no buildpack.toml")
+    descriptor = BuildpackDescriptor.load(path / "buildpack.toml")
+    info = descriptor.buildpack
+    if module.id and module.id != info.id:
+        raise UserError(
+            f"buildpack from {uri!r} has ID {info.id!r}, not {module.id!r} as builder.toml says"
+        )
+    if module.version and module.version != info.version:
+        raise UserError(
+            f"buildpack from {uri!r} has version {info.version!r}, "
+            f"not {module.version!r} as builder.toml says"
+        )
+    return _Buildpack(descriptor, path)
+
+
+def _pin(order: list[OrderGroup], buildpacks: list[_Buildpack]) -> list[PinnedGroup]:
+    """Give every order entry a version: the only version the builder has of that ID."""
+    versions: dict[str, list[str]] = {}
+    for bp in buildpacks:
+        versions.setdefault(bp.descriptor.buildpack.id, []).append(
+            bp.descriptor.buildpack.version or ""
+        )
+    pinned = []
+    for group in order:
+        refs = []
+        for ref in group.group:
+            version = ref.version
+            if not version:
+                found = versions.get(ref.id, [])
+                if len(found) != 1:
+                    raise UserError(
+                        f"builder.toml: order: buildpack {ref.id!r} needs a version "
+                        f"({len(found)} versions are in [[buildpacks]])"
+                    )
+                version = found[0]
+            elif version not in versions.get(ref.id, []):
+                raise UserError(
+                    f"builder.toml: order: buildpack {ref.id}@{version} is not in [[buildpacks]]"
+                )
+            refs.append(PinnedRef(id=ref.id, version=version, optional=ref.optional))
+        pinned.append(PinnedGroup(group=refs))
+    return pinned
+
+
+def _add_file(writer: LayerWriter, path: str, content: bytes) -> None:
+    writer.add_bytes(path, content)
+
+
+def create_builder(
+    config: BuilderConfig,
+    config_dir: Path,
+    name: str,
+    *,
+    load: Callable[[str], Image | None],
+    target: ImageStore,
+    rootfs_cache: Path,
+    warn: Callable[[str], None],
+) -> SaveResult:
+    """Make the builder image ``name`` from ``config`` and save it to ``target``."""
+    build_image = load(config.build_image)
+    if build_image is None:
+        raise UserError(
+            f"builder.toml: build.image {config.build_image!r} not found locally or in its registry"
+        )
+    if not build_image.env("CNB_USER_ID") or not build_image.env("CNB_GROUP_ID"):
+        raise UserError(f"build image {config.build_image!r} must set CNB_USER_ID and CNB_GROUP_ID")
+    uid, gid = int(build_image.env("CNB_USER_ID") or 0), int(build_image.env("CNB_GROUP_ID") or 0)
+    rootfs = unpack(build_image, rootfs_cache)
+    python = _python_version(rootfs)
+    with_lifecycle = python == sys.version_info[:2]
+    scratch = Path(tempfile.mkdtemp(prefix="pypack-builder-"))
+    image = build_image.copy()
+    image.source = None
+
+    def layer(fill: Callable[[LayerWriter], None], created_by: str) -> str:
+        path = Path(tempfile.mkstemp(dir=scratch, suffix=".tar")[1])
+        info = write_layer_file(path, fill)
+        image.add_layer(path, info, created_by=created_by)
+        return info.diff_id
+
+    def default_dirs(writer: LayerWriter) -> None:
+        writer.add_dir("workspace", uid=uid, gid=gid)
+        writer.add_dir("layers", uid=uid, gid=gid)
+        for directory in ("cnb", "cnb/buildpacks", "cnb/extensions", "platform", "platform/env",
+                          "cnb/build-config", "cnb/build-config/env"):  # fmt: skip
+            writer.add_dir(directory)
+
+    layer(default_dirs, "pypack: default directories")
+    if with_lifecycle:
+        layer(add_lifecycle, f"pypack: lifecycle {__version__}")
+    else:
+        found = ".".join(map(str, python)) if python else "none"
+        warn(
+            f"build image {config.build_image} has python3 {found}, not "
+            f"{sys.version_info.major}.{sys.version_info.minor}: this builder works only with the "
+            "daemonless platform (pypack build), not with --docker or other CNB platforms"
+        )
+    buildpacks = [_fetch_buildpack(m, config_dir, scratch) for m in config.buildpacks]
+    layers_label: dict[str, dict[str, ModuleLayerInfo]] = {}
+    for bp in buildpacks:
+        info = bp.descriptor.buildpack
+        base = f"cnb/buildpacks/{escape_id(info.id)}"
+
+        def add_buildpack(writer: LayerWriter, bp: _Buildpack = bp, base: str = base) -> None:
+            writer.add_dir(base)
+            writer.add_tree(bp.root, f"{base}/{bp.descriptor.buildpack.version}", uid=0, gid=0)
+
+        diff_id = layer(add_buildpack, f"pypack: buildpack {info.full_name}")
+        layers_label.setdefault(info.id, {})[info.version or ""] = ModuleLayerInfo.model_validate(
+            {
+                "api": bp.descriptor.api,
+                "stacks": bp.descriptor.stacks,
+                "targets": bp.descriptor.targets,
+                "order": bp.descriptor.order,
+                "layerDiffID": diff_id,
+                "homepage": info.homepage,
+                "name": info.name,
+            }
+        )
+    order = _pin(config.order, buildpacks)
+    run_images = config.run_images
+    files: dict[str, bytes] = {"cnb/order.toml": OrderFile(order=order).dumps().encode()}
+    if config.system is not None:
+        files["cnb/system.toml"] = SystemFile(system=config.system).dumps().encode()
+    first = run_images[0]
+    files["cnb/stack.toml"] = (
+        StackFile(run_image=StackRunImage(image=first.image, mirrors=first.mirrors))
+        .dumps()
+        .encode()
+    )
+    files["cnb/run.toml"] = RunFile(images=run_images).dumps().encode()
+    for env in config.build.env if config.build else []:
+        files[f"cnb/build-config/env/{env.file_name}"] = env.value.encode()
+        if env.delim:
+            files[f"cnb/build-config/env/{env.name}.delim"] = env.delim.encode()
+    for path, content in sorted(files.items()):
+        layer(functools.partial(_add_file, path=path, content=content), f"pypack: {path}")
+    metadata = BuilderMetadataLabel(
+        description=config.description or "",
+        buildpacks=[bp.descriptor.buildpack for bp in buildpacks],
+        stack=BuilderStack(
+            run_image=RunImageMetadata(image=first.image, mirrors=first.mirrors or [])
+        ),
+        lifecycle=BuilderLifecycle(
+            version=__version__ if with_lifecycle else "",
+            api=LifecycleApiPair(
+                buildpack=SUPPORTED_BUILDPACK_APIS[0], platform=SUPPORTED_PLATFORM_APIS[0]
+            ),
+            apis=Apis(
+                buildpack=ApiSet(supported=list(SUPPORTED_BUILDPACK_APIS)),
+                platform=ApiSet(supported=list(SUPPORTED_PLATFORM_APIS) if with_lifecycle else []),
+            ),
+        ),
+        created_by=CreatedBy(name="pypack", version=__version__),
+        images=[RunImageMetadata(image=r.image, mirrors=r.mirrors or []) for r in run_images],
+    )
+    image.set_label(BuilderMetadataLabel.label_name, metadata.to_label())
+    image.set_label(
+        BuildpackLayersLabel.label_name, BuildpackLayersLabel(modules=layers_label).to_label()
+    )
+    image.set_label(
+        BuildpackOrderLabel.label_name,
+        BuildpackOrderLabel(
+            order=[OrderGroup(group=[ModuleRef(**r.model_dump()) for r in g.group]) for g in order]
+        ).to_label(),
+    )
+    image.set_label("io.buildpacks.extension.layers", "{}")
+    if not with_lifecycle:
+        image.set_label(NO_LIFECYCLE_LABEL, "true")
+    image.set_working_dir("/layers")
+    image.set_user(f"{uid}:{gid}")
+    return target.save(image, [name])
