@@ -177,6 +177,7 @@ def _build_in(
         (platform / "env" / name).write_text(value)
     chown_tree(work, uid, gid)
 
+    request.images.outputs.update({request.image, request.previous_image or request.image})
     access = ImageAccess(request.images, "local")
     run_name = request.run_image or choose_run_image(run_images_of(builder, rootfs), request.image)
     with _phase(say, "ANALYZING"):

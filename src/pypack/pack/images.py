@@ -40,9 +40,14 @@ class PlatformImages:
         self.registry = RegistryImageStore(keychain, insecure_registries=insecure)
         self.target: ImageStore = target or _LocalNames(self.local)
         self._sources: dict[str, str] = {}
+        self.outputs: set[str] = set()
+        """Names that live where the build writes (the app image, the previous image): they are
+        read from the target only, never pulled from elsewhere."""
 
     def load(self, name: str, platform: Platform | None = None) -> Image | None:
         """``name`` from a layout, the local store or a registry, as the pull policy says."""
+        if name in self.outputs:
+            return self.target.load(name, platform)
         if name.startswith(LAYOUT_PREFIX):
             ref = parse_layout_reference(name)
             return LayoutImageStore(LayoutStore(ref.path)).load(ref.tag, platform)
