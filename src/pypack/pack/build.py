@@ -30,6 +30,7 @@ from pypack.lifecycle.exporter import Exporter, ExportInputs, export
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.restorer import restore
 from pypack.oci.image import Image, ImageStore, SaveResult
+from pypack.oci.registry import RegistryError
 from pypack.pack.app_source import copy_app
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
@@ -127,7 +128,12 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
     """Build ``request.image`` and save it to ``request.target``."""
     images = request.images
     with _phase(say, "PREPARING"):
-        builder = images.load(request.builder)
+        try:
+            builder = images.load(request.builder)
+        except RegistryError as exc:
+            raise UserError(
+                f"builder {request.builder!r} not found locally, and its registry failed: {exc}"
+            ) from None
         if builder is None:
             raise UserError(
                 f"builder {request.builder!r} not found locally or in its registry; check the name "

@@ -1,0 +1,314 @@
+"""``pypack build`` end to end, without Docker: a busybox stack, a builder made by
+``pypack builder create``, sh buildpacks under bubblewrap, images checked by skopeo and docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pypack.oci.image import Image
+from pypack.oci.stores import LayoutImageStore
+from pypack.pack.home import Home
+from pypack.pack.images import local_name
+from tests.conftest import tool
+
+pytestmark = pytest.mark.e2e
+
+PYPACK = str(Path(sys.executable).parent / "pypack")
+BUILD_SCRIPT = """#!/bin/sh
+set -e
+echo "building in $(pwd) as $(id -u):$(id -g)"
+L="$CNB_LAYERS_DIR"
+mkdir -p "$L/tools/bin"
+printf '#!/bin/sh\\necho "hello: $(cat /workspace/hello.txt)"\\n' > "$L/tools/bin/hello"
+chmod 755 "$L/tools/bin/hello"
+printf '[types]\\nlaunch = true\\ncache = true\\n[metadata]\\nv = 1\\n' > "$L/tools.toml"
+printf '[[processes]]\\ntype = "web"\\ncommand = ["hello"]\\ndefault = true\\n' > "$L/launch.toml"
+"""
+PROBE_SCRIPT = """#!/bin/sh
+for target in /workspace/probe /layers/probe /tmp/probe \\
+              /etc/probe /cnb/probe /probe /platform/../probe2; do
+  if touch "$target" 2>/dev/null; then echo "writable $target"; else echo "refused $target"; fi
+done
+"""
+
+
+@dataclass
+class Stack:
+    """A pypack home with a busybox stack and a builder, and a way to run pypack there."""
+
+    home: Path
+    root: Path
+
+    def pypack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYPACK_HOME": str(self.home)}
+        if "PYPACK_TEST_DOCKER_HOST" in os.environ:
+            env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
+        result = subprocess.run(
+            [PYPACK, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"pypack {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def app(self, name: str = "app", greeting: str = "world") -> Path:
+        app = self.root / name
+        app.mkdir(exist_ok=True)
+        (app / "hello.txt").write_text(greeting)
+        return app
+
+
+def write_buildpack(root: Path, bp_id: str, build: str) -> Path:
+    directory = root / bp_id.replace("/", "_")
+    (directory / "bin").mkdir(parents=True)
+    (directory / "buildpack.toml").write_text(
+        f'api = "0.10"\n[buildpack]\nid = "{bp_id}"\nversion = "0.1.0"\n'
+    )
+    (directory / "bin" / "detect").write_text("#!/bin/sh\n[ -f hello.txt ] || exit 100\n")
+    (directory / "bin" / "build").write_text(build)
+    for script in (directory / "bin").iterdir():
+        script.chmod(0o755)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def stack(busybox_base: Image) -> Iterator[Stack]:
+    root = Path(tempfile.mkdtemp(prefix="pypack-platform-", dir="/tmp"))
+    root.chmod(0o755)
+    home = root / "home"
+    home.mkdir()
+    store = LayoutImageStore(Home(home).images)
+    run = busybox_base.copy()
+    store.save(run, [local_name("example.com/stacks/run:1")])
+    build = busybox_base.copy()
+    build.set_env("CNB_USER_ID", "1000")
+    build.set_env("CNB_GROUP_ID", "1000")
+    store.save(build, [local_name("example.com/stacks/build:1")])
+    write_buildpack(root / "buildpacks", "test/hello", BUILD_SCRIPT)
+    write_buildpack(root / "buildpacks", "test/probe", PROBE_SCRIPT)
+    (root / "builder.toml").write_text(
+        """
+description = "test builder"
+[[buildpacks]]
+uri = "buildpacks/test_hello"
+[[buildpacks]]
+id = "test/probe"
+uri = "buildpacks/test_probe"
+[[order]]
+[[order.group]]
+id = "test/hello"
+[build]
+image = "example.com/stacks/build:1"
+[[run.images]]
+image = "example.com/stacks/run:1"
+mirrors = ["mirror.example.com/stacks/run:1"]
+[[targets]]
+os = "linux"
+arch = "amd64"
+"""
+    )
+    (root / "probe.toml").write_text(
+        (root / "builder.toml").read_text().replace('id = "test/hello"', 'id = "test/probe"')
+    )
+    result = Stack(home, root)
+    result.pypack("builder", "create", "test/builder:1", "--config", str(root / "builder.toml"))
+    result.pypack("builder", "create", "test/probe-builder:1", "--config", str(root / "probe.toml"))
+    yield result
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_daemonless_build_to_the_local_store(stack: Stack) -> None:
+    app = stack.app()
+    built = stack.pypack("build", "test/app:1", "--builder", "test/builder:1", "--path", str(app))
+    assert "building in /workspace as 1000:1000" in built.stdout
+    for banner in (
+        "===> ANALYZING",
+        "===> DETECTING",
+        "===> RESTORING",
+        "===> BUILDING",
+        "===> EXPORTING",
+    ):
+        assert banner in built.stdout
+    digest = re.search(r"\((sha256:[0-9a-f]{64})\)", built.stdout)
+    assert digest is not None
+    details = json.loads(
+        subprocess.run(
+            [tool("skopeo"), "inspect", f"oci:{stack.home / 'images'}:docker.io/test/app:1"],
+            capture_output=True, check=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    assert details["Digest"] == digest.group(1)
+    assert stack.pypack("run", "test/app:1").stdout == "hello: world\n"
+    assert "docker.io/test/app:1" in stack.pypack("images").stdout
+    again = stack.pypack("build", "test/app:1", "--builder", "test/builder:1", "--path", str(app))
+    assert digest.group(1) in again.stdout  # unchanged source: the same image
+
+
+def test_daemon_export_runs_under_docker(stack: Stack, docker_client: object) -> None:
+    from tests.e2e.conftest import docker
+
+    app = stack.app("daemon-app", "from the daemon")
+    stack.pypack(
+        "build",
+        "pypack-test/daemon-app:1",
+        "--builder",
+        "test/builder:1",
+        "--path",
+        str(app),
+        "--daemon",
+    )
+    assert (
+        docker("run", "--rm", "--network", "none", "pypack-test/daemon-app:1").stdout
+        == "hello: from the daemon\n"
+    )
+
+
+def test_publish_reuses_everything_unchanged(stack: Stack, registry: str) -> None:
+    from pypack.oci.stores import RegistryImageStore
+
+    run = LayoutImageStore(Home(stack.home).images).load(local_name("example.com/stacks/run:1"))
+    assert run is not None
+    RegistryImageStore().save(run, [f"{registry}/stacks/run:1"])
+    app = stack.app("published", "published")
+    name = f"{registry}/test/published:1"
+    args = [
+        "build",
+        name,
+        "--builder",
+        "test/builder:1",
+        "--path",
+        str(app),
+        "--publish",
+        "--run-image",
+        f"{registry}/stacks/run:1",
+    ]
+    stack.pypack(*args)
+    first = RegistryImageStore().load(name)
+    assert first is not None
+    log = Path(os.environ["PYPACK_RUN"]) / "registry.log"
+    offset = log.stat().st_size
+    stack.pypack(*args)
+    second = RegistryImageStore().load(name)
+    assert second is not None
+    assert second.digest == first.digest
+    with open(log) as handle:
+        handle.seek(offset)
+        uploads = [
+            line for line in handle if re.search(r'"(PUT|PATCH) /v2/[^ ]*/blobs/uploads/', line)
+        ]
+    assert uploads == []
+    (app / "hello.txt").write_text("changed")
+    stack.pypack(*args)
+    third = RegistryImageStore().load(name)
+    assert third is not None
+    changed = [
+        i for i, (a, b) in enumerate(zip(first.diff_ids, third.diff_ids, strict=True)) if a != b
+    ]
+    metadata = json.loads(third.label("io.buildpacks.lifecycle.metadata") or "{}")
+    assert [third.diff_ids[i] for i in changed] == [entry["sha"] for entry in metadata["app"]]
+
+
+def test_buildpacks_can_write_only_workspace_layers_and_tmp(stack: Stack) -> None:
+    app = stack.app("probe-app")
+    built = stack.pypack(
+        "build", "test/probe:1", "--builder", "test/probe-builder:1", "--path", str(app)
+    )
+    results = dict(
+        line.split(" ", 1)[::-1]
+        for line in built.stdout.splitlines()
+        if line.startswith(("writable", "refused"))
+    )
+    assert results == {
+        "/workspace/probe": "writable",
+        "/layers/probe": "writable",
+        "/tmp/probe": "writable",
+        "/etc/probe": "refused",
+        "/cnb/probe": "refused",
+        "/probe": "refused",
+        "/platform/../probe2": "refused",
+    }
+    assert not Path("/etc/probe").exists()
+
+
+def test_bad_input_is_one_line_and_changes_nothing(stack: Stack, tmp_path: Path) -> None:
+    app = stack.app("bad-input")
+    stack.pypack("build", "test/keep:1", "--builder", "test/builder:1", "--path", str(app))
+    store = Home(stack.home).images
+    before = store.resolve(local_name("test/keep:1"))
+    cache = sorted(p.name for p in (stack.home / "cache").rglob("*"))
+    env_file = tmp_path / "bad.env"
+    env_file.write_text("GOOD=1\n=nope\n")
+    project = app / "project.toml"
+    cases = [
+        (["--builder", "test/missing:1"], "builder 'test/missing:1' not found"),
+        (
+            ["--builder", "test/builder:1", "--env-file", str(env_file)],
+            f"--env-file {env_file}: line 2:",
+        ),
+        (
+            ["--builder", "test/builder:1", "--volume", f"{tmp_path}:/cnb/x"],
+            "/cnb is reserved for the build",
+        ),
+        (
+            ["--builder", "test/builder:1", "--publish", "--run-image", "127.0.0.1:1/none/run:1"],
+            "cannot connect",
+        ),
+    ]
+    for extra, message in cases:
+        result = stack.pypack("build", "test/keep:1", "--path", str(app), *extra, check=False)
+        assert result.returncode != 0, extra
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("ERROR: "), result.stderr
+        assert message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    project.write_text(
+        '[_]\nschema-version = "0.2"\n[io.buildpacks]\ninclude = ["a"]\nexclude = ["b"]\n'
+    )
+    both = stack.pypack(
+        "build", "test/keep:1", "--builder", "test/builder:1", "--path", str(app), check=False
+    )
+    assert both.returncode == 1
+    assert (
+        both.stderr
+        == f"ERROR: {project}: io.buildpacks: cannot have both 'include' and 'exclude'; keep one\n"
+    )
+    project.unlink()
+    assert store.resolve(local_name("test/keep:1")) == before
+    assert sorted(p.name for p in (stack.home / "cache").rglob("*")) == cache
+
+
+def test_case_36_project_toml_filters_and_env(stack: Stack) -> None:
+    app = stack.app("project-app")
+    (app / "debug.log").write_text("secret log")
+    (app / "tmp").mkdir(exist_ok=True)
+    (app / "tmp" / "scratch").write_text("x")
+    (app / "project.toml").write_text(
+        '[_]\nschema-version = "0.2"\n[io.buildpacks]\nexclude = ["*.log", "tmp/"]\n'
+        '[[io.buildpacks.build.env]]\nname = "BP_GREETING"\nvalue = "from project.toml"\n'
+    )
+    stack.pypack("build", "test/project:1", "--builder", "test/builder:1", "--path", str(app))
+    image = LayoutImageStore(Home(stack.home).images).load(local_name("test/project:1"))
+    assert image is not None
+    metadata = json.loads(image.label("io.buildpacks.lifecycle.metadata") or "{}")
+    app_sha = metadata["app"][-1]["sha"]
+    import tarfile
+
+    with (
+        image.layer(app_sha).open_uncompressed() as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        names = [member.name for member in tar]
+    assert "workspace/hello.txt" in names
+    assert not any(n.endswith(("debug.log", "tmp/scratch")) for n in names)
