@@ -312,3 +312,32 @@ def test_case_36_project_toml_filters_and_env(stack: Stack) -> None:
         names = [member.name for member in tar]
     assert "workspace/hello.txt" in names
     assert not any(n.endswith(("debug.log", "tmp/scratch")) for n in names)
+
+
+def test_rebase_keeps_app_and_buildpack_layers(stack: Stack) -> None:
+    from pypack.oci.layers import write_layer_file
+
+    app = stack.app("rebase-app", "rebased")
+    stack.pypack("build", "test/rebase:1", "--builder", "test/builder:1", "--path", str(app))
+    store = LayoutImageStore(Home(stack.home).images)
+    before = store.load(local_name("test/rebase:1"))
+    run = store.load(local_name("example.com/stacks/run:1"))
+    assert before is not None
+    assert run is not None
+    patched = run.copy()
+    patch = stack.root / "patch.tar"
+    patched.add_layer(
+        patch, write_layer_file(patch, lambda w: w.add_bytes("etc/patch-level", b"2\n"))
+    )
+    store.save(patched, [local_name("example.com/stacks/run:1")])
+    stack.pypack("rebase", "test/rebase:1")
+    after = store.load(local_name("test/rebase:1"))
+    assert after is not None
+    base = len(run.layers)
+    assert after.diff_ids[: base + 1] == patched.diff_ids
+    assert after.diff_ids[base + 1 :] == before.diff_ids[base:]
+    assert stack.pypack("run", "test/rebase:1").stdout == "hello: rebased\n"
+    info = json.loads(stack.pypack("inspect", "test/rebase:1", "--output", "json").stdout)
+    assert info["base_image"]["top_layer"] == patched.top_layer
+    assert [p["type"] for p in info["processes"]] == ["web"]
+    store.save(run, [local_name("example.com/stacks/run:1")])  # other tests keep the original

@@ -21,6 +21,8 @@ _COMMANDS: dict[str, str] = {
     "build": "pypack.pack.build_command:build",
     "builder": "pypack.pack.builder_command:builder",
     "images": "pypack.pack.run_command:images",
+    "inspect": "pypack.pack.image_command:inspect",
+    "rebase": "pypack.pack.image_command:rebase",
     "run": "pypack.pack.run_command:run",
     "validate": "pypack.pack.validate:validate",
 }
