@@ -105,8 +105,8 @@ def _builder_ids(builder: Image) -> tuple[int, int]:
         ) from None
 
 
-def run_images_of(builder: Image, rootfs: Path) -> RunFile:
-    """The builder's run images: its metadata label, else ``/cnb/run.toml``, else ``stack.toml``."""
+def run_images_of(builder: Image, rootfs: Path | None) -> RunFile:
+    """The builder's run images: its metadata label, else ``/cnb/run.toml`` of its rootfs."""
     label = builder.label(BuilderMetadataLabel.label_name)
     if label:
         metadata = BuilderMetadataLabel.from_label(label)
@@ -120,8 +120,8 @@ def run_images_of(builder: Image, rootfs: Path) -> RunFile:
             images = [RunImageEntry(image=run.image, mirrors=run.mirrors or None)]
         if images:
             return RunFile(images=images)
-    run_toml = rootfs / "cnb" / "run.toml"
-    return RunFile.load(run_toml) if run_toml.is_file() else RunFile()
+    run_toml = rootfs / "cnb" / "run.toml" if rootfs else None
+    return RunFile.load(run_toml) if run_toml and run_toml.is_file() else RunFile()
 
 
 def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:

@@ -73,6 +73,12 @@ def parse_creation_time(text: str | None) -> int | None:
 @click.option("--run-image", help="Run image instead of the builder's.")
 @click.option("--publish", is_flag=True, help="Export to the registry named by IMAGE.")
 @click.option("--daemon", is_flag=True, help="Export into the Docker daemon.")
+@click.option(
+    "--docker",
+    "use_docker",
+    is_flag=True,
+    help="Run the builder's lifecycle in a container (needs dockerd).",
+)
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Build cache directory.")
 @click.option("--clear-cache", is_flag=True, help="Do not restore the build cache.")
 @click.option("--pull-policy", type=click.Choice(PULL_POLICIES), default="if-not-present")
@@ -104,6 +110,7 @@ def build(
     run_image: str | None,
     publish: bool,
     daemon: bool,
+    use_docker: bool,
     cache_dir: Path | None,
     clear_cache: bool,
     pull_policy: str,
@@ -183,5 +190,15 @@ def build(
         gid=gid,
         compress_layers=publish,
     )
+    if use_docker:
+        from pypack.pack.docker_build import docker_build
+
+        if image.startswith(LAYOUT_PREFIX):
+            raise UserError(
+                "--docker exports into the daemon or, with --publish, a registry; not oci:"
+            )
+        identifier = docker_build(request, home, click.echo, publish=publish)
+        click.echo(f"Successfully built image {image} ({identifier})")
+        return
     result = run_build(request, home, click.echo)
     click.echo(f"Successfully built image {image} ({result.digest})")
