@@ -341,3 +341,102 @@ def test_rebase_keeps_app_and_buildpack_layers(stack: Stack) -> None:
     assert info["base_image"]["top_layer"] == patched.top_layer
     assert [p["type"] for p in info["processes"]] == ["web"]
     store.save(run, [local_name("example.com/stacks/run:1")])  # other tests keep the original
+
+
+def test_docker_builds_with_the_creator_in_a_container(
+    stack: Stack, debian_rootfs: Path, docker_client: object
+) -> None:
+    from pypack.oci.digest import file_digest
+    from pypack.oci.layers import LayerInfo
+    from tests.e2e.conftest import docker
+
+    with open(debian_rootfs, "rb") as rootfs:
+        digest, size = file_digest(rootfs)
+    build = Image.empty()
+    build.add_layer(
+        debian_rootfs, LayerInfo(digest, digest, size, "application/vnd.oci.image.layer.v1.tar")
+    )
+    for key, value in (
+        ("PATH", "/usr/bin:/bin"),
+        ("CNB_USER_ID", "1000"),
+        ("CNB_GROUP_ID", "1000"),
+    ):
+        build.set_env(key, value)
+    LayoutImageStore(Home(stack.home).images).save(
+        build, [local_name("example.com/stacks/debian-build:1")]
+    )
+    config = stack.root / "debian-builder.toml"
+    config.write_text(
+        (stack.root / "builder.toml").read_text().replace("stacks/build:1", "stacks/debian-build:1")
+    )
+    created = stack.pypack("builder", "create", "test/debian-builder:1", "--config", str(config))
+    assert "Warning" not in created.stderr  # python3 3.11 matches: the lifecycle is installed
+    app = stack.app("docker-app", "built by the creator")
+    built = stack.pypack(
+        "build",
+        "pypack-test/docker-app:1",
+        "--docker",
+        "--builder",
+        "test/debian-builder:1",
+        "--path",
+        str(app),
+    )
+    assert "[creator] ===> EXPORTING" in built.stdout
+    ran = docker("run", "--rm", "--network", "none", "pypack-test/docker-app:1")
+    assert ran.stdout == "hello: built by the creator\n"
+    refused = stack.pypack(
+        "build", "x/y:1", "--docker", "--builder", "test/builder:1", "--path", str(app), check=False
+    )
+    assert refused.returncode == 1
+    assert "has no lifecycle that runs in its build image" in refused.stderr
+
+
+def test_case_37_builder_create_output(stack: Stack, tmp_path: Path) -> None:
+    import tomllib
+
+    from pypack.pack.rootfs import unpack
+
+    root = stack.root
+    (root / "buildpacks" / "composite").mkdir(exist_ok=True)
+    (root / "buildpacks" / "composite" / "buildpack.toml").write_text(
+        'api = "0.10"\n[buildpack]\nid = "test/meta"\nversion = "1.0.0"\n'
+        '[[order]]\n[[order.group]]\nid = "test/hello"\nversion = "0.1.0"\n'
+        '[[order]]\n[[order.group]]\nid = "test/probe"\nversion = "0.1.0"\n'
+    )
+    config = root / "composite-builder.toml"
+    config.write_text(
+        (root / "builder.toml").read_text().replace('id = "test/hello"\n', 'id = "test/meta"\n')
+        + '[[buildpacks]]\nuri = "buildpacks/composite"\n'
+        + '[[build.env]]\nname = "BP_LOG"\nvalue = "debug"\nsuffix = "default"\n'
+    )
+    stack.pypack("builder", "create", "test/composite-builder:1", "--config", str(config))
+    image = LayoutImageStore(Home(stack.home).images).load(local_name("test/composite-builder:1"))
+    assert image is not None
+    rootfs = unpack(image, tmp_path / "rootfs")
+    order = tomllib.loads((rootfs / "cnb" / "order.toml").read_text())
+    assert order == {
+        "order": [{"group": [{"id": "test/meta", "version": "1.0.0", "optional": False}]}]
+    }
+    assert (rootfs / "cnb" / "buildpacks" / "test_hello" / "0.1.0" / "bin" / "build").is_file()
+    assert (rootfs / "cnb" / "build-config" / "env" / "BP_LOG.default").read_text() == "debug"
+    assert tomllib.loads((rootfs / "cnb" / "run.toml").read_text())["images"][0]["mirrors"] == [
+        "mirror.example.com/stacks/run:1"
+    ]
+    layers = json.loads(image.label("io.buildpacks.buildpack.layers") or "{}")
+    assert layers["test/meta"]["1.0.0"]["order"][1]["group"][0]["id"] == "test/probe"
+    assert layers["test/hello"]["0.1.0"]["layerDiffID"] in image.diff_ids
+    metadata = json.loads(image.label("io.buildpacks.builder.metadata") or "{}")
+    assert metadata["createdBy"]["name"] == "pypack"
+    assert metadata["images"][0]["image"] == "example.com/stacks/run:1"
+    app = stack.app("composite-app", "via a composite")
+    stack.pypack(
+        "build", "test/composite-app:1", "--builder", "test/composite-builder:1", "--path", str(app)
+    )
+    assert stack.pypack("run", "test/composite-app:1").stdout == "hello: via a composite\n"
+    config.write_text(config.read_text().replace('suffix = "default"', 'suffix = "append"'))
+    bad = stack.pypack("builder", "create", "test/bad:1", "--config", str(config), check=False)
+    assert bad.returncode == 1
+    assert (
+        bad.stderr
+        == f"ERROR: {config}: build.env[0].delim: required with suffix 'append'; set e.g. delim = \":\"\n"
+    )

@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if env.get("CNB_LOG_LEVEL", "").lower() == "debug":
             log.LOGGER.debug("traceback", exc_info=True)
         return error.exit_code
+    except Exception as error:  # a bug, or an environment the lifecycle cannot work in
+        log.LOGGER.error("%s failed unexpectedly: %s: %s", name, type(error).__name__, error)
+        log.LOGGER.debug("traceback", exc_info=True)
+        return ExitCode.GENERIC
     return ExitCode.SUCCESS
 
 

@@ -25,9 +25,10 @@ PHASES = ("analyzer", "detector", "restorer", "builder", "exporter", "creator", 
 RUNTIME_MODULES = (
     "pypack", "pydantic", "pydantic_core", "annotated_types", "typing_extensions",
     "typing_inspection", "tomli_w", "requests", "urllib3", "idna", "certifi",
-    "charset_normalizer",
+    "charset_normalizer", "docker",
 )  # fmt: skip
-"""What the lifecycle imports at run time (never click, rich or the docker SDK's users)."""
+"""What the lifecycle imports at run time; never click or rich. The docker SDK is imported
+only for ``-daemon``."""
 
 _SKIP_SUFFIXES = (".pyc",)
 
