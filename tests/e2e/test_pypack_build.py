@@ -436,7 +436,5 @@ def test_case_37_builder_create_output(stack: Stack, tmp_path: Path) -> None:
     config.write_text(config.read_text().replace('suffix = "default"', 'suffix = "append"'))
     bad = stack.pypack("builder", "create", "test/bad:1", "--config", str(config), check=False)
     assert bad.returncode == 1
-    assert (
-        bad.stderr
-        == f"ERROR: {config}: build.env[0].delim: required with suffix 'append'; set e.g. delim = \":\"\n"
-    )
+    problem = "build.env[0].delim: required with suffix 'append'; set e.g. delim = \":\""
+    assert bad.stderr == f"ERROR: {config}: {problem}\n"
