@@ -438,3 +438,43 @@ def test_case_37_builder_create_output(stack: Stack, tmp_path: Path) -> None:
     assert bad.returncode == 1
     problem = "build.env[0].delim: required with suffix 'append'; set e.g. delim = \":\""
     assert bad.stderr == f"ERROR: {config}: {problem}\n"
+
+
+def test_buildpack_package_as_file_and_image_feeds_a_builder(stack: Stack, registry: str) -> None:
+    root = stack.root
+    (root / "package.toml").write_text('[buildpack]\nuri = "buildpacks/test_hello"\n')
+    cnb = root / "hello.cnb"
+    as_file = stack.pypack(
+        "buildpack", "package", str(cnb), "--config", str(root / "package.toml"), "--format", "file"
+    )
+    published = f"{registry}/buildpacks/hello:0.1.0"
+    as_image = stack.pypack(
+        "buildpack", "package", published, "--config", str(root / "package.toml"), "--publish"
+    )
+    digest = re.search(r"sha256:[0-9a-f]{64}", as_file.stdout)
+    assert digest is not None
+    assert digest.group(0) in as_image.stdout  # the same package, whatever the format
+    listing = subprocess.run(
+        ["tar", "tf", str(cnb)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "index.json" in listing.split()
+    skopeo = json.loads(
+        subprocess.run(
+            [tool("skopeo"), "inspect", "--tls-verify=false", f"docker://{published}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    assert json.loads(skopeo["Labels"]["io.buildpacks.buildpackage.metadata"])["id"] == "test/hello"
+    for name, entry in (
+        ("from-cnb", 'uri = "hello.cnb"'),
+        ("from-image", f'uri = "docker://{published}"'),
+    ):
+        config = root / f"{name}.toml"
+        text = (root / "builder.toml").read_text()
+        config.write_text(text.replace('uri = "buildpacks/test_hello"', entry))
+        stack.pypack("builder", "create", f"test/{name}:1", "--config", str(config))
+        app = stack.app(f"{name}-app", name)
+        stack.pypack(
+            "build", f"test/{name}-app:1", "--builder", f"test/{name}:1", "--path", str(app)
+        )
+        assert stack.pypack("run", f"test/{name}-app:1").stdout == f"hello: {name}\n"

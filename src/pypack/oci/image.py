@@ -294,8 +294,12 @@ class Image:
     def reuse_layer(self, diff_id: str, previous: Image, *, created_by: str | None = None) -> Layer:
         """Add ``previous``'s layer ``diff_id`` on top, without reading it."""
         layer = previous.layer(diff_id)
-        self._push(layer, created_by)
+        self.append_layer(layer, created_by=created_by)
         return layer
+
+    def append_layer(self, layer: Layer, *, created_by: str | None = None) -> None:
+        """Add an existing layer (of another image) on top, without reading it."""
+        self._push(layer, created_by)
 
     def _push(self, layer: Layer, created_by: str | None) -> None:
         self.layers.append(layer)

@@ -13,22 +13,19 @@ from __future__ import annotations
 import functools
 import re
 import sys
-import tarfile
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from pypack import __version__
 from pypack.errors import UserError
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
 from pypack.pack.lifecycle_layer import add_lifecycle
 from pypack.pack.rootfs import unpack
 from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, SUPPORTED_PLATFORM_APIS
 from pypack.spec.builder_toml import BuilderConfig, BuilderModule
-from pypack.spec.buildpack_toml import BuildpackDescriptor
-from pypack.spec.ids import escape_id
 from pypack.spec.labels import (
     BuilderLifecycle,
     BuilderMetadataLabel,
@@ -50,12 +47,6 @@ from pypack.spec.system_toml import SystemFile
 NO_LIFECYCLE_LABEL = "io.pypack.builder.daemonless-only"
 
 
-@dataclass
-class _Buildpack:
-    descriptor: BuildpackDescriptor
-    root: Path
-
-
 def _python_version(rootfs: Path) -> tuple[int, int] | None:
     """The ``python3`` of a build image rootfs, from ``/usr/lib/python3.N`` and the binary."""
     binary = rootfs / "usr" / "bin" / "python3"
@@ -69,46 +60,31 @@ def _python_version(rootfs: Path) -> tuple[int, int] | None:
     return max(versions) if versions else None
 
 
-def _fetch_buildpack(module: BuilderModule, config_dir: Path, scratch: Path) -> _Buildpack:
+def _fetch(
+    module: BuilderModule, config_dir: Path, load: Callable[[str], Image | None], scratch: Path
+) -> list[PackagedBuildpack]:
+    """The buildpacks one ``[[buildpacks]]`` entry brings (a package may bring several)."""
     uri = module.uri or ""
-    if module.image or uri.startswith("docker://"):
+    source = module.image or uri
+    if re.match(r"^[a-z]+://", uri) and not uri.startswith(("file://", "docker://")):
         raise UserError(
-            f"buildpack {module.image or uri}: buildpacks from images are not supported yet; "
-            "use a directory or a .tgz"
+            f"buildpack {uri}: downloads are not supported; use a local path or an image"
         )
-    if re.match(r"^[a-z]+://", uri) and not uri.startswith("file://"):
-        raise UserError(
-            f"buildpack {uri}: downloading buildpacks is not supported; use a local path"
-        )
-    path = (config_dir / uri.removeprefix("file://")).resolve()
-    if path.is_file() and path.name.endswith((".tgz", ".tar.gz", ".tar")):
-        target = Path(tempfile.mkdtemp(prefix="bp-", dir=scratch))
-        with tarfile.open(path) as archive:
-            archive.extractall(target, filter="data")
-        path = target
-    if not (path / "buildpack.toml").is_file():
-        raise UserError(f"buildpack {uri}: {path} has no buildpack.toml")
-    descriptor = BuildpackDescriptor.load(path / "buildpack.toml")
-    info = descriptor.buildpack
-    if module.id and module.id != info.id:
-        raise UserError(
-            f"buildpack from {uri!r} has ID {info.id!r}, not {module.id!r} as builder.toml says"
-        )
-    if module.version and module.version != info.version:
-        raise UserError(
-            f"buildpack from {uri!r} has version {info.version!r}, "
-            f"not {module.version!r} as builder.toml says"
-        )
-    return _Buildpack(descriptor, path)
+    found = dependency_buildpacks(module.uri, module.image, config_dir, load, scratch)
+    wanted_id = module.id or found[-1].info.id
+    if not any(bp.info.id == wanted_id for bp in found):
+        raise UserError(f"buildpack from {source!r} is not {wanted_id!r} as builder.toml says")
+    versions = {bp.info.version for bp in found if bp.info.id == wanted_id}
+    if module.version and module.version not in versions:
+        raise UserError(f"buildpack from {source!r}: no version {module.version!r} of {wanted_id}")
+    return found
 
 
-def _pin(order: list[OrderGroup], buildpacks: list[_Buildpack]) -> list[PinnedGroup]:
+def _pin(order: list[OrderGroup], buildpacks: list[PackagedBuildpack]) -> list[PinnedGroup]:
     """Give every order entry a version: the only version the builder has of that ID."""
     versions: dict[str, list[str]] = {}
     for bp in buildpacks:
-        versions.setdefault(bp.descriptor.buildpack.id, []).append(
-            bp.descriptor.buildpack.version or ""
-        )
+        versions.setdefault(bp.info.id, []).append(bp.info.version or "")
     pinned = []
     for group in order:
         refs = []
@@ -184,28 +160,16 @@ def create_builder(
             f"{sys.version_info.major}.{sys.version_info.minor}: this builder works only with the "
             "daemonless platform (pypack build), not with --docker or other CNB platforms"
         )
-    buildpacks = [_fetch_buildpack(m, config_dir, scratch) for m in config.buildpacks]
+    buildpacks: list[PackagedBuildpack] = []
     layers_label: dict[str, dict[str, ModuleLayerInfo]] = {}
-    for bp in buildpacks:
-        info = bp.descriptor.buildpack
-        base = f"cnb/buildpacks/{escape_id(info.id)}"
-
-        def add_buildpack(writer: LayerWriter, bp: _Buildpack = bp, base: str = base) -> None:
-            writer.add_dir(base)
-            writer.add_tree(bp.root, f"{base}/{bp.descriptor.buildpack.version}", uid=0, gid=0)
-
-        diff_id = layer(add_buildpack, f"pypack: buildpack {info.full_name}")
-        layers_label.setdefault(info.id, {})[info.version or ""] = ModuleLayerInfo.model_validate(
-            {
-                "api": bp.descriptor.api,
-                "stacks": bp.descriptor.stacks,
-                "targets": bp.descriptor.targets,
-                "order": bp.descriptor.order,
-                "layerDiffID": diff_id,
-                "homepage": info.homepage,
-                "name": info.name,
-            }
-        )
+    for module in config.buildpacks:
+        for bp in _fetch(module, config_dir, load, scratch):
+            version = bp.info.version or ""
+            if version in layers_label.get(bp.info.id, {}):
+                continue
+            image.append_layer(bp.layer, created_by=f"pypack: buildpack {bp.info.full_name}")
+            layers_label.setdefault(bp.info.id, {})[version] = bp.layer_info
+            buildpacks.append(bp)
     order = _pin(config.order, buildpacks)
     run_images = config.run_images
     files: dict[str, bytes] = {"cnb/order.toml": OrderFile(order=order).dumps().encode()}
@@ -226,7 +190,7 @@ def create_builder(
         layer(functools.partial(_add_file, path=path, content=content), f"pypack: {path}")
     metadata = BuilderMetadataLabel(
         description=config.description or "",
-        buildpacks=[bp.descriptor.buildpack for bp in buildpacks],
+        buildpacks=[bp.info for bp in buildpacks],
         stack=BuilderStack(
             run_image=RunImageMetadata(image=first.image, mirrors=first.mirrors or [])
         ),

@@ -1,0 +1,63 @@
+"""``pypack buildpack package``: a buildpack (and its dependencies) as an image or ``.cnb``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from pypack.oci.auth import Keychain
+from pypack.oci.image import ImageStore
+from pypack.oci.stores import RegistryImageStore
+from pypack.pack.home import Home, default_home
+from pypack.pack.images import PULL_POLICIES, PlatformImages
+from pypack.spec.package_toml import PackageConfig
+
+
+@click.group()
+def buildpack() -> None:
+    """Package buildpacks."""
+
+
+@buildpack.command()
+@click.argument("name")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "-f", "--format", "output_format", type=click.Choice(["image", "file"]), default="image"
+)
+@click.option("--publish", is_flag=True, help="Push the package image to its registry.")
+@click.option("--pull-policy", type=click.Choice(PULL_POLICIES), default="if-not-present")
+@click.option("--insecure-registry", "insecure", multiple=True)
+def package(
+    name: str,
+    config_path: Path,
+    output_format: str,
+    publish: bool,
+    pull_policy: str,
+    insecure: tuple[str, ...],
+) -> None:
+    """Package the buildpack of a package.toml as image NAME, or as the .cnb file NAME."""
+    from pypack.pack.buildpackage import package as make_package
+    from pypack.pack.buildpackage import write_cnb
+
+    config = PackageConfig.load(config_path)
+    home = Home(default_home())
+    keychain = Keychain()
+    target: ImageStore | None = (
+        RegistryImageStore(keychain, insecure_registries=insecure) if publish else None
+    )
+    images = PlatformImages(
+        home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="pypack-package-"))
+    try:
+        image = make_package(config, config_path.parent, images.load, scratch)
+        if output_format == "file":
+            digest = write_cnb(image, Path(name), scratch)
+        else:
+            digest = images.save(image, [name]).digest
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    click.echo(f"Successfully packaged {name} ({digest})")
