@@ -478,3 +478,49 @@ def test_buildpack_package_as_file_and_image_feeds_a_builder(stack: Stack, regis
             "build", f"test/{name}-app:1", "--builder", f"test/{name}:1", "--path", str(app)
         )
         assert stack.pypack("run", f"test/{name}-app:1").stdout == f"hello: {name}\n"
+
+
+INLINE_PROJECT = """
+[_]
+schema-version = "0.2"
+
+[[io.buildpacks.group]]
+id = "test/hello"
+
+[[io.buildpacks.post.group]]
+id = "me/inline"
+[io.buildpacks.post.group.script]
+api = "0.10"
+inline = '''
+echo "inline ran as $(id -u)"
+cat > "$CNB_LAYERS_DIR/launch.toml" <<EOF
+[[processes]]
+type = "extra"
+command = ["echo", "extra process"]
+EOF
+'''
+"""
+
+
+def test_added_buildpacks_and_inline_scripts(stack: Stack) -> None:
+    app = stack.app("inline-app", "inline")
+    (app / "project.toml").write_text(INLINE_PROJECT)
+    built = stack.pypack(
+        "build", "test/inline:1", "--builder", "test/builder:1", "--path", str(app)
+    )
+    assert "inline ran as 1000" in built.stdout
+    assert stack.pypack("run", "test/inline:1").stdout == "hello: inline\n"
+    assert stack.pypack("run", "test/inline:1", "--process", "extra").stdout == "extra process\n"
+    directory = stack.root / "buildpacks" / "test_probe"
+    probe = stack.pypack(
+        "build",
+        "test/added:1",
+        "--builder",
+        "test/builder:1",
+        "--path",
+        str(app),
+        "--buildpack",
+        str(directory),
+    )
+    assert "writable /layers/probe" in probe.stdout  # the added buildpack replaced the group
+    assert "inline ran" in probe.stdout  # project.toml post buildpacks still run

@@ -71,15 +71,18 @@ def check_buildpack_api(buildpack: Buildpack) -> None:
 
 
 class BuildpackStore:
-    """Looks buildpacks up by ID and version under the buildpacks directory."""
+    """Looks buildpacks up by ID and version under one or more buildpacks directories (the
+    first that has the ID wins: a platform's extra buildpacks come before the builder's)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *more: Path) -> None:
         self.root = root
+        self.roots = (root, *more)
         self._cache: dict[tuple[str, str], Buildpack] = {}
 
     def lookup(self, buildpack_id: str, version: str | None) -> Buildpack:
         """The buildpack ``buildpack_id@version`` (the only version when none is given)."""
-        directory = self.root / escape_id(buildpack_id)
+        candidates = [r / escape_id(buildpack_id) for r in self.roots]
+        directory = next((c for c in candidates if c.is_dir()), candidates[0])
         if not version:
             versions = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
             if len(versions) != 1:

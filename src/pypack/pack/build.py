@@ -32,6 +32,7 @@ from pypack.lifecycle.restorer import restore
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.registry import RegistryError
 from pypack.pack.app_source import copy_app
+from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.rootfs import unpack
@@ -44,6 +45,7 @@ from pypack.spec.metadata_toml import BuildMetadata
 from pypack.spec.module import ModuleRef
 from pypack.spec.order_toml import OrderFile
 from pypack.spec.plan_toml import PlanFile
+from pypack.spec.project_toml import ProjectBuildpack
 from pypack.spec.run_toml import RunFile, RunImageEntry
 from pypack.spec.system_toml import SystemFile
 
@@ -79,6 +81,11 @@ class BuildRequest:
     default_process: str | None = None
     include: list[str] | None = None
     exclude: list[str] | None = None
+    buildpacks: list[str] = field(default_factory=list)
+    """``--buildpack`` values; they replace project.toml's group."""
+    project_group: list[ProjectBuildpack] = field(default_factory=list)
+    pre: list[ProjectBuildpack] = field(default_factory=list)
+    post: list[ProjectBuildpack] = field(default_factory=list)
     uid: int | None = None
     gid: int | None = None
     compress_layers: bool = False
@@ -172,8 +179,20 @@ def _build_in(
     workspace, layers, platform, plan = (
         work / d for d in ("workspace", "layers", "platform", "plan")
     )
-    for directory in (workspace, layers, platform / "env", plan):
+    for directory in (
+        workspace,
+        layers,
+        platform / "env",
+        plan,
+        work / "extra" / "cnb" / "buildpacks",
+    ):
         directory.mkdir(parents=True)
+    extra = ExtraBuildpacks(work / "extra", request.app, request.images.load, work)
+    added: list[ModuleRef | None] = [extra.from_text(t) for t in request.buildpacks]
+    if not request.buildpacks:
+        added = [extra.from_project(entry) for entry in request.project_group]
+    pre = [extra.from_project(entry) for entry in request.pre]
+    post = [extra.from_project(entry) for entry in request.post]
     copied = copy_app(request.app, workspace, include=request.include, exclude=request.exclude)
     say(f"     app: {copied} files from {request.app}")
     env = dict(request.env)
@@ -207,7 +226,7 @@ def _build_in(
         host_ca=request.host_ca,
     )
     execution = Execution(
-        store=BuildpackStore(rootfs / "cnb" / "buildpacks"),
+        store=BuildpackStore(extra.buildpacks_dir, rootfs / "cnb" / "buildpacks"),
         runner=runner,
         app_dir=workspace,
         platform_dir=platform,
@@ -218,7 +237,7 @@ def _build_in(
         run_target=target,
     )
     with _phase(say, "DETECTING"):
-        order = _order(rootfs, execution.store)
+        order = _order(rootfs, execution.store, added, pre, post)
         group, entries = Detector(execution).detect(order)
         GroupFile(group=group).dump(layers / "group.toml")
         PlanFile(entries=entries).dump(layers / "plan.toml")
@@ -252,9 +271,16 @@ def _build_in(
         )
 
 
-def _order(rootfs: Path, store: BuildpackStore) -> list[list[ModuleRef]]:
+def _order(
+    rootfs: Path,
+    store: BuildpackStore,
+    added: list[ModuleRef | None],
+    pre: list[ModuleRef],
+    post: list[ModuleRef],
+) -> list[list[ModuleRef]]:
     order_file = OrderFile.load(rootfs / "cnb" / "order.toml")
-    order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
+    builder_order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
+    order = plan_order(builder_order, added, pre, post)
     for group in order:
         for ref in group:
             check_buildpack_api(store.lookup(ref.id, ref.version))

@@ -68,6 +68,13 @@ def parse_creation_time(text: str | None) -> int | None:
     "-p", "--path", "app", type=click.Path(path_type=Path), default=".", help="App directory."
 )
 @click.option("-B", "--builder", help="Builder image.")
+@click.option(
+    "-b",
+    "--buildpack",
+    "buildpacks",
+    multiple=True,
+    help="Buildpack: id[@version], a directory, a .tgz/.cnb file, docker://IMAGE or from=builder.",
+)
 @click.option("-e", "--env", "envs", multiple=True, help="Build-time env NAME=VALUE or NAME.")
 @click.option("--env-file", type=click.Path(path_type=Path), help="File of NAME=VALUE lines.")
 @click.option("--run-image", help="Run image instead of the builder's.")
@@ -105,6 +112,7 @@ def build(
     image: str,
     app: Path,
     builder: str | None,
+    buildpacks: tuple[str, ...],
     envs: tuple[str, ...],
     env_file: Path | None,
     run_image: str | None,
@@ -186,6 +194,10 @@ def build(
         default_process=default_process,
         include=settings.include if settings else None,
         exclude=settings.exclude if settings else None,
+        buildpacks=[part for text in buildpacks for part in text.split(",") if part],
+        project_group=settings.buildpacks if settings else [],
+        pre=settings.pre if settings else [],
+        post=settings.post if settings else [],
         uid=uid,
         gid=gid,
         compress_layers=publish,

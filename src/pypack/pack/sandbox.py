@@ -21,6 +21,8 @@ from pypack.errors import UserError
 from pypack.lifecycle.runner import RunResult
 
 PLAN_MOUNT = "/tmp/cnb-plan"
+EXTRA_MOUNT = "/tmp/cnb-extra"
+"""Where buildpacks added to the builder's (``--buildpack``) are seen."""
 HOST_CA_MOUNT = "/tmp/pypack-host-ca.crt"
 
 
@@ -79,6 +81,7 @@ class BwrapRunner:
             str(self.work / "layers"): "/layers",
             str(self.work / "platform"): "/platform",
             str(self.work / "plan"): PLAN_MOUNT,
+            str(self.work / "extra"): EXTRA_MOUNT,
             str(self.rootfs): "/",
         }
 
