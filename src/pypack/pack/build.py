@@ -22,7 +22,7 @@ from pypack.errors import ExitCode, PypackError, UserError
 from pypack.lifecycle.analyzer import analyze, choose_run_image
 from pypack.lifecycle.builder import Builder
 from pypack.lifecycle.buildpacks import BuildpackStore, check_buildpack_api, os_release_distro
-from pypack.lifecycle.cache import VolumeCache
+from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
 from pypack.lifecycle.detector import Detector, system_order
 from pypack.lifecycle.env import BuildEnv
 from pypack.lifecycle.execution import Execution
@@ -46,6 +46,7 @@ from pypack.spec.module import ModuleRef
 from pypack.spec.order_toml import OrderFile
 from pypack.spec.plan_toml import PlanFile
 from pypack.spec.project_toml import ProjectBuildpack
+from pypack.spec.report_toml import ImageReport, ReportFile
 from pypack.spec.run_toml import RunFile, RunImageEntry
 from pypack.spec.system_toml import SystemFile
 
@@ -88,6 +89,10 @@ class BuildRequest:
     post: list[ProjectBuildpack] = field(default_factory=list)
     uid: int | None = None
     gid: int | None = None
+    cache_image: str | None = None
+    """A registry image to keep the build cache in, instead of a directory."""
+    report_dir: Path | None = None
+    sbom_dir: Path | None = None
     compress_layers: bool = False
     """Gzip new layers (for a registry); the local store and the daemon keep them plain."""
 
@@ -241,7 +246,9 @@ def _build_in(
         group, entries = Detector(execution).detect(order)
         GroupFile(group=group).dump(layers / "group.toml")
         PlanFile(entries=entries).dump(layers / "plan.toml")
-    cache = VolumeCache(request.cache_dir or home.cache_for(request.image))
+    cache: Cache = VolumeCache(request.cache_dir or home.cache_for(request.image))
+    if request.cache_image:
+        cache = ImageCache(request.images.registry, request.cache_image)
     with _phase(say, "RESTORING"):
         restore(
             layers_dir=layers,
@@ -255,7 +262,7 @@ def _build_in(
     with _phase(say, "BUILDING"):
         metadata = Builder(execution, layers).build(group, entries)
     with _phase(say, "EXPORTING"):
-        return _export(
+        result = _export(
             work,
             layers,
             workspace,
@@ -269,6 +276,19 @@ def _build_in(
             access,
             cache,
         )
+    _write_outputs(request, layers, result)
+    return result
+
+
+def _write_outputs(request: BuildRequest, layers: Path, result: SaveResult) -> None:
+    """``--report-output-dir`` and ``--sbom-output-dir``."""
+    if request.report_dir is not None:
+        report = ImageReport(
+            tags=list(result.names), digest=result.digest, manifest_size=result.manifest_size
+        )
+        ReportFile(image=report).dump(request.report_dir / "report.toml")
+    if request.sbom_dir is not None and (layers / "sbom").is_dir():
+        shutil.copytree(layers / "sbom", request.sbom_dir / "sbom", dirs_exist_ok=True)
 
 
 def _order(
@@ -303,7 +323,7 @@ def _export(
     gid: int,
     request: BuildRequest,
     access: ImageAccess,
-    cache: VolumeCache,
+    cache: Cache,
 ) -> SaveResult:
     run_name = analyzed.run_image.reference if analyzed.run_image else ""
     run_image = access.load(run_name, "run image", ExitCode.EXPORT)

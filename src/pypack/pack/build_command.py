@@ -14,6 +14,7 @@ from pypack.oci.auth import Keychain
 from pypack.oci.image import ImageStore
 from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
 from pypack.oci.stores import RegistryImageStore
+from pypack.pack.config import read_config
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PULL_POLICIES, PlatformImages, layout_target
 from pypack.pack.sandbox import Volume
@@ -87,8 +88,19 @@ def parse_creation_time(text: str | None) -> int | None:
     help="Run the builder's lifecycle in a container (needs dockerd).",
 )
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Build cache directory.")
+@click.option("--cache-image", help="Registry image for the build cache (with --publish).")
+@click.option(
+    "--report-output-dir", type=click.Path(path_type=Path), help="Write report.toml here."
+)
+@click.option(
+    "--sbom-output-dir", type=click.Path(path_type=Path), help="Copy the SBOM files here."
+)
 @click.option("--clear-cache", is_flag=True, help="Do not restore the build cache.")
-@click.option("--pull-policy", type=click.Choice(PULL_POLICIES), default="if-not-present")
+@click.option(
+    "--pull-policy",
+    type=click.Choice(PULL_POLICIES),
+    help="Default: pypack config pull-policy, else if-not-present.",
+)
 @click.option(
     "--network", type=click.Choice(["host", "none"]), default="host", help="Network for buildpacks."
 )
@@ -120,8 +132,11 @@ def build(
     daemon: bool,
     use_docker: bool,
     cache_dir: Path | None,
+    cache_image: str | None,
+    report_output_dir: Path | None,
+    sbom_output_dir: Path | None,
     clear_cache: bool,
-    pull_policy: str,
+    pull_policy: str | None,
     network: str,
     volumes: tuple[str, ...],
     creation_time: str | None,
@@ -145,6 +160,8 @@ def build(
 
     if publish and daemon:
         raise UserError("--publish and --daemon are exclusive; choose where the image goes")
+    if cache_image and not publish:
+        raise UserError("--cache-image needs --publish: the cache image lives in a registry")
     if not app.is_dir():
         raise UserError(f"--path {app}: not a directory")
     home = Home(default_home())
@@ -156,9 +173,14 @@ def build(
     if env_file is not None:
         env.update(read_env_file(env_file))
     env.update(parse_env(text, "--env") for text in envs)
-    builder = builder or (settings.builder if settings else None)
+    defaults = read_config(home)
+    builder = builder or (settings.builder if settings else None) or defaults.get("default-builder")
     if not builder:
-        raise UserError("no builder: pass --builder or set [io.buildpacks] builder in project.toml")
+        raise UserError(
+            "no builder: pass --builder, set [io.buildpacks] builder in project.toml, "
+            "or pypack config default-builder NAME"
+        )
+    pull_policy = pull_policy or defaults.get("pull-policy", "if-not-present")
     keychain = Keychain()
     target: ImageStore | None = None
     if image.startswith(LAYOUT_PREFIX):
@@ -201,6 +223,9 @@ def build(
         uid=uid,
         gid=gid,
         compress_layers=publish,
+        cache_image=cache_image,
+        report_dir=report_output_dir,
+        sbom_dir=sbom_output_dir,
     )
     if use_docker:
         from pypack.pack.docker_build import docker_build

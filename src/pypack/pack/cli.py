@@ -20,6 +20,7 @@ from pypack.errors import ExitCode, PypackError
 _COMMANDS: dict[str, str] = {
     "build": "pypack.pack.build_command:build",
     "builder": "pypack.pack.builder_command:builder",
+    "config": "pypack.pack.config:config",
     "buildpack": "pypack.pack.buildpack_command:buildpack",
     "images": "pypack.pack.run_command:images",
     "inspect": "pypack.pack.image_command:inspect",
