@@ -19,6 +19,7 @@ from pathlib import Path
 from pypack import __version__
 from pypack.errors import ExitCode, PypackError, SpecError
 from pypack.lifecycle.cache import Cache
+from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
 from pypack.lifecycle.layer_tars import TarMaker
 from pypack.lifecycle.log import LOGGER
@@ -360,6 +361,24 @@ def export(
         result = save_image()
         cache_done.result()
     return result
+
+
+def export_bases(access: ImageAccess, analyzed: AnalyzedFile) -> tuple[Image, Image | None]:
+    """The run image the app goes on and the previous image to reuse layers from, as
+    analyzed.toml recorded them."""
+    run_name = analyzed.run_image.reference if analyzed.run_image else ""
+    if not run_name:
+        raise PypackError(
+            "analyzed.toml has no run image; run the analyzer first",
+            exit_code=ExitCode.INVALID_ARGS,
+        )
+    run_image = access.load(run_name, "run image", ExitCode.EXPORT)
+    if run_image is None:
+        raise PypackError(f"failed to get run image {run_name!r}", exit_code=ExitCode.EXPORT)
+    previous = None
+    if analyzed.image is not None:
+        previous = access.load(analyzed.image.reference, "previous image", ExitCode.EXPORT)
+    return run_image, previous
 
 
 def _layer_files(directory: Path) -> list[tuple[str, LayerFile]]:

@@ -27,7 +27,13 @@ from pypack.lifecycle.commands import (
     run_builder,
     run_detector,
 )
-from pypack.lifecycle.exporter import Exporter, ExportInputs, export, source_date_epoch
+from pypack.lifecycle.exporter import (
+    Exporter,
+    ExportInputs,
+    export,
+    export_bases,
+    source_date_epoch,
+)
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.images import ImageAccess, image_access, same_registry
 from pypack.lifecycle.log import LOGGER, phase
@@ -279,18 +285,7 @@ def _export(
         raise UserError(f"failed to read build metadata: {exc}") from None
     project_path = in_layers(parsed, "project-metadata", "project-metadata.toml")
     project = ProjectMetadataFile.load(project_path) if project_path.is_file() else None
-    run_name = analyzed.run_image.reference if analyzed.run_image else ""
-    if not run_name:
-        raise PypackError(
-            "analyzed.toml has no run image; run the analyzer first",
-            exit_code=ExitCode.INVALID_ARGS,
-        )
-    run_image = access.load(run_name, "run image", ExitCode.EXPORT)
-    if run_image is None:
-        raise PypackError(f"failed to get run image {run_name!r}", exit_code=ExitCode.EXPORT)
-    previous = None
-    if analyzed.image is not None:
-        previous = access.load(analyzed.image.reference, "previous image", ExitCode.EXPORT)
+    run_image, previous = export_bases(access, analyzed)
     inputs = ExportInputs(
         app_dir=Path(parsed.text("app") or APP),
         layers_dir=layers,

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypack.errors import ExitCode, PypackError, UserError
+from pypack.errors import UserError
 from pypack.lifecycle.analyzer import analyze, choose_run_image
 from pypack.lifecycle.builder import Builder
 from pypack.lifecycle.buildpacks import BuildpackStore, check_buildpack_api, os_release_distro
@@ -26,7 +26,7 @@ from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
 from pypack.lifecycle.detector import Detector, system_order
 from pypack.lifecycle.env import BuildEnv
 from pypack.lifecycle.execution import Execution
-from pypack.lifecycle.exporter import Exporter, ExportInputs, export
+from pypack.lifecycle.exporter import Exporter, ExportInputs, export, export_bases
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.restorer import restore
 from pypack.oci.image import Image, ImageStore, SaveResult
@@ -325,13 +325,7 @@ def _export(
     access: ImageAccess,
     cache: Cache,
 ) -> SaveResult:
-    run_name = analyzed.run_image.reference if analyzed.run_image else ""
-    run_image = access.load(run_name, "run image", ExitCode.EXPORT)
-    if run_image is None:
-        raise PypackError(f"run image {run_name!r} not found", exit_code=ExitCode.EXPORT)
-    previous = None
-    if analyzed.image is not None:
-        previous = access.load(analyzed.image.reference, "previous image", ExitCode.EXPORT)
+    run_image, previous = export_bases(access, analyzed)
     inputs = ExportInputs(
         app_dir=workspace,
         layers_dir=layers,

@@ -8,11 +8,8 @@ from pathlib import Path
 import click
 
 from pypack.errors import UserError
-from pypack.oci.auth import Keychain
-from pypack.oci.image import ImageStore
-from pypack.oci.stores import RegistryImageStore
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, PlatformImages
+from pypack.pack.images import PULL_POLICIES, PlatformImages, platform_images
 from pypack.spec.builder_toml import BuilderConfig
 from pypack.spec.labels import BuilderMetadataLabel, BuildpackOrderLabel
 
@@ -36,13 +33,7 @@ def create(
 
     config = BuilderConfig.load(config_path)
     home = Home(default_home())
-    keychain = Keychain()
-    target: ImageStore | None = (
-        RegistryImageStore(keychain, insecure_registries=insecure) if publish else None
-    )
-    images = PlatformImages(
-        home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
-    )
+    images = platform_images(home, publish=publish, pull_policy=pull_policy, insecure=insecure)
     result = create_builder(
         config,
         config_path.parent,

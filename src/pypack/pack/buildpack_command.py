@@ -8,11 +8,8 @@ from pathlib import Path
 
 import click
 
-from pypack.oci.auth import Keychain
-from pypack.oci.image import ImageStore
-from pypack.oci.stores import RegistryImageStore
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, PlatformImages
+from pypack.pack.images import PULL_POLICIES, platform_images
 from pypack.spec.package_toml import PackageConfig
 
 
@@ -44,13 +41,7 @@ def package(
 
     config = PackageConfig.load(config_path)
     home = Home(default_home())
-    keychain = Keychain()
-    target: ImageStore | None = (
-        RegistryImageStore(keychain, insecure_registries=insecure) if publish else None
-    )
-    images = PlatformImages(
-        home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
-    )
+    images = platform_images(home, publish=publish, pull_policy=pull_policy, insecure=insecure)
     scratch = Path(tempfile.mkdtemp(prefix="pypack-package-"))
     try:
         image = make_package(config, config_path.parent, images.load, scratch)

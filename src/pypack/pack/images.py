@@ -123,3 +123,14 @@ class _LayoutTarget:
     def save(self, image: Image, names: list[str]) -> SaveResult:
         result = self._store.save(image, [self._tag])
         return SaveResult(result.digest, result.manifest_size, result.image_id, tuple(names))
+
+
+def platform_images(
+    home: Home, *, publish: bool, pull_policy: str, insecure: tuple[str, ...]
+) -> PlatformImages:
+    """The images of a command that writes to the local store, or with ``publish`` to a registry."""
+    keychain = Keychain()
+    target = RegistryImageStore(keychain, insecure_registries=insecure) if publish else None
+    return PlatformImages(
+        home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
+    )
