@@ -1,0 +1,150 @@
+"""``pypack stack build``: a stack's build and run images from its definition.
+
+A stack lives in ``pypack/stacks/<name>/stack.toml`` (or any directory with one): its ID, its
+kind, the names of the two images, and the users they run as. The images get the CNB user and
+group, ``CNB_USER_ID``/``CNB_GROUP_ID`` (build image), and the ``io.buildpacks.base.*`` and
+deprecated ``io.buildpacks.stack.*`` labels with the target's distro.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pypack.errors import UserError
+from pypack.oci.image import Image, SaveResult
+from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.oci.stores import LayoutImageStore
+from pypack.pack.images import local_name
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of a stack image."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class StackDefinition:
+    """A parsed ``stack.toml``."""
+
+    directory: Path
+    id: str
+    kind: str
+    description: str
+    build_image: str
+    run_image: str
+    build_user: User
+    run_user: User
+
+    @classmethod
+    def load(cls, name_or_dir: str) -> StackDefinition:
+        """A bundled stack by name, or the stack in a directory."""
+        directory = Path(name_or_dir)
+        if not (directory / "stack.toml").is_file():
+            bundled = resources.files("pypack.stacks").joinpath(name_or_dir)
+            directory = Path(str(bundled))
+        path = directory / "stack.toml"
+        if not path.is_file():
+            raise UserError(f"no stack {name_or_dir!r}: not a bundled stack and no {path}")
+        data = tomllib.loads(path.read_text())
+        try:
+            return cls(
+                directory=directory,
+                id=data["id"],
+                kind=data["kind"],
+                description=data.get("description", ""),
+                build_image=data["build-image"],
+                run_image=data["run-image"],
+                build_user=User(**data["build-user"]),
+                run_user=User(**data["run-user"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise UserError(f"{path}: missing or malformed key {exc}") from None
+
+
+def _passwd(users: list[User]) -> tuple[bytes, bytes]:
+    passwd = "root:x:0:0:root:/root:/bin/sh\n" + "".join(
+        f"{u.name}:x:{u.uid}:{u.gid}::/home/{u.name}:/bin/sh\n" for u in users
+    )
+    groups = {u.gid: u.name for u in users}
+    group = "root:x:0:\n" + "".join(f"{name}:x:{gid}:\n" for gid, name in sorted(groups.items()))
+    return passwd.encode(), group.encode()
+
+
+def busybox_layer(users: list[User]) -> Callable[[LayerWriter], None]:
+    """A root filesystem of busybox-static with every applet linked in /bin."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise UserError("busybox is not installed (Debian package busybox-static)")
+    listing = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    applets = sorted(a for a in listing.stdout.split() if a and a != "busybox")
+    passwd, group = _passwd(users)
+
+    def fill(writer: LayerWriter) -> None:
+        writer.add_dir("bin")
+        writer.add_tree(Path(busybox), "bin/busybox", uid=0, gid=0)
+        for applet in applets:
+            writer.add_symlink(f"bin/{applet}", "busybox")
+        writer.add_dir("etc")
+        writer.add_bytes("etc/passwd", passwd)
+        writer.add_bytes("etc/group", group)
+        writer.add_bytes("etc/os-release", b'ID=busybox\nVERSION_ID="1"\nNAME="BusyBox"\n')
+        writer.add_dir("home")
+        for user in users:
+            writer.add_dir(f"home/{user.name}", uid=user.uid, gid=user.gid)
+        writer.add_dir("tmp", mode=0o1777)
+        writer.add_dir("usr")
+        writer.add_symlink("usr/bin", "../bin")
+
+    return fill
+
+
+def _label(image: Image, stack: StackDefinition, distro: tuple[str, str]) -> None:
+    image.set_label("io.buildpacks.base.id", stack.id)
+    image.set_label("io.buildpacks.base.description", stack.description)
+    image.set_label("io.buildpacks.base.distro.name", distro[0])
+    image.set_label("io.buildpacks.base.distro.version", distro[1])
+    image.set_label("io.buildpacks.base.maintainer", "pypack")
+    image.set_label("io.buildpacks.stack.id", stack.id)
+    image.set_label("io.buildpacks.stack.mixins", "[]")
+
+
+def build_stack(stack: StackDefinition, store: LayoutImageStore) -> tuple[SaveResult, SaveResult]:
+    """Build the stack's images into ``store``; return (build, run) results."""
+    if stack.kind != "busybox":
+        raise UserError(f"stack {stack.id}: kind {stack.kind!r} is not supported yet (busybox is)")
+    users = [stack.build_user, stack.run_user]
+    scratch = Path(tempfile.mkdtemp(prefix="pypack-stack-"))
+    try:
+        path = scratch / "base.tar"
+        base = Image.empty()
+        base.add_layer(
+            path,
+            write_layer_file(path, busybox_layer(users)),
+            created_by=f"pypack stack {stack.id}",
+        )
+        base.set_env("PATH", "/bin")
+        build, run = base.copy(), base.copy()
+        for image, user in ((build, stack.build_user), (run, stack.run_user)):
+            _label(image, stack, ("busybox", "1"))
+            image.set_user(f"{user.uid}:{user.gid}")
+        build.set_env("CNB_USER_ID", str(stack.build_user.uid))
+        build.set_env("CNB_GROUP_ID", str(stack.build_user.gid))
+        build.set_env("CNB_STACK_ID", stack.id)
+        run.set_label("io.buildpacks.rebasable", "true")
+        return (
+            store.save(build, [local_name(stack.build_image)]),
+            store.save(run, [local_name(stack.run_image)]),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
