@@ -176,10 +176,9 @@ def build(
     defaults = read_config(home)
     builder = builder or (settings.builder if settings else None) or defaults.get("default-builder")
     if not builder:
-        raise UserError(
-            "no builder: pass --builder, set [io.buildpacks] builder in project.toml, "
-            "or pypack config default-builder NAME"
-        )
+        from pypack.pack.default_builder import ensure_default_builder
+
+        builder = ensure_default_builder(home, lambda text: click.echo(text, err=True))
     pull_policy = pull_policy or defaults.get("pull-policy", "if-not-present")
     keychain = Keychain()
     target: ImageStore | None = None

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pypack.buildpacks.sdk.packaging import is_sdk_buildpack, stage
 from pypack.errors import UserError
 from pypack.oci.image import Image, Layer
 from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
@@ -49,6 +50,8 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
         path = target
     if not (path / "buildpack.toml").is_file():
         raise UserError(f"buildpack {uri}: {path} has no buildpack.toml")
+    if is_sdk_buildpack(path):
+        return stage(path, Path(tempfile.mkdtemp(prefix="bp-", dir=scratch)) / path.name)
     return path
 
 

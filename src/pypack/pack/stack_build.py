@@ -8,6 +8,9 @@ deprecated ``io.buildpacks.stack.*`` labels with the target's distro.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,10 +21,13 @@ from importlib import resources
 from pathlib import Path
 
 from pypack.errors import UserError
+from pypack.oci import mediatypes
+from pypack.oci.digest import file_digest
 from pypack.oci.image import Image, SaveResult
-from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.images import local_name
+from pypack.spec.ids import escape_id
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class StackDefinition:
     run_image: str
     build_user: User
     run_user: User
+    suite: str = ""
+    distro_version: str = ""
+    packages: dict[str, list[str]] | None = None
 
     @classmethod
     def load(cls, name_or_dir: str) -> StackDefinition:
@@ -67,6 +76,9 @@ class StackDefinition:
                 run_image=data["run-image"],
                 build_user=User(**data["build-user"]),
                 run_user=User(**data["run-user"]),
+                suite=data.get("suite", ""),
+                distro_version=str(data.get("distro-version", "")),
+                packages=data.get("packages"),
             )
         except (KeyError, TypeError) as exc:
             raise UserError(f"{path}: missing or malformed key {exc}") from None
@@ -119,10 +131,87 @@ def _label(image: Image, stack: StackDefinition, distro: tuple[str, str]) -> Non
     image.set_label("io.buildpacks.stack.mixins", "[]")
 
 
-def build_stack(stack: StackDefinition, store: LayoutImageStore) -> tuple[SaveResult, SaveResult]:
+SOURCE_DATE_EPOCH = "1700000000"
+"""Fixed file times for mmdebstrap, so the same package versions give the same rootfs."""
+
+
+def debian_rootfs(
+    stack: StackDefinition, which: str, cache: Path, *, refresh: bool = False
+) -> Path:
+    """A Debian rootfs tar made by mmdebstrap with the stack's packages and users, cached by
+    everything that goes into it."""
+    packages = sorted((stack.packages or {}).get(which, []))
+    users = [stack.build_user, stack.run_user]
+    recipe = json.dumps([stack.suite, packages, [vars(u) for u in users], SOURCE_DATE_EPOCH])
+    key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    target = cache / f"{escape_id(stack.id)}-{which}-{key}.tar"
+    if target.is_file() and not refresh:
+        return target
+    mmdebstrap = shutil.which("mmdebstrap")
+    if mmdebstrap is None:
+        raise UserError(
+            "mmdebstrap is not installed (Debian package mmdebstrap); scripts/setup.sh installs it"
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    hooks = []
+    for gid in sorted({u.gid for u in users}):
+        name = next(u.name for u in users if u.gid == gid)
+        hooks.append(f'--customize-hook=chroot "$1" groupadd -g {gid} {name}')
+    for user in users:
+        useradd = f"useradd -u {user.uid} -g {user.gid} -m -s /bin/bash {user.name}"
+        hooks.append(f'--customize-hook=chroot "$1" {useradd}')
+    partial = target.with_suffix(".partial.tar")
+    command = [
+        mmdebstrap,
+        "--quiet",
+        "--variant=minbase",
+        "--skip=output/dev",
+        f"--include={','.join(packages)}",
+        *hooks,
+    ]
+    done = subprocess.run(
+        [*command, stack.suite, str(partial)],
+        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"stack {stack.id}: mmdebstrap failed ({done.returncode}): {last}")
+    partial.rename(target)
+    return target
+
+
+def _debian_images(stack: StackDefinition, cache: Path, refresh: bool) -> tuple[Image, Image]:
+    images = []
+    for which in ("build", "run"):
+        rootfs = debian_rootfs(stack, which, cache, refresh=refresh)
+        with open(rootfs, "rb") as stream:
+            digest, size = file_digest(stream)
+        image = Image.empty()
+        image.add_layer(
+            rootfs,
+            LayerInfo(digest, digest, size, mediatypes.OCI_LAYER),
+            created_by=f"mmdebstrap {stack.suite}",
+        )
+        image.set_env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        images.append(image)
+    return images[0], images[1]
+
+
+def build_stack(
+    stack: StackDefinition, store: LayoutImageStore, cache: Path, *, refresh: bool = False
+) -> tuple[SaveResult, SaveResult]:
     """Build the stack's images into ``store``; return (build, run) results."""
+    if stack.kind == "debian":
+        build, run = _debian_images(stack, cache, refresh)
+        return _finish(stack, store, build, run, ("debian", stack.distro_version))
     if stack.kind != "busybox":
-        raise UserError(f"stack {stack.id}: kind {stack.kind!r} is not supported yet (busybox is)")
+        raise UserError(
+            f"stack {stack.id}: kind {stack.kind!r} is not supported (busybox, debian are)"
+        )
     users = [stack.build_user, stack.run_user]
     scratch = Path(tempfile.mkdtemp(prefix="pypack-stack-"))
     try:
@@ -134,17 +223,26 @@ def build_stack(stack: StackDefinition, store: LayoutImageStore) -> tuple[SaveRe
             created_by=f"pypack stack {stack.id}",
         )
         base.set_env("PATH", "/bin")
-        build, run = base.copy(), base.copy()
-        for image, user in ((build, stack.build_user), (run, stack.run_user)):
-            _label(image, stack, ("busybox", "1"))
-            image.set_user(f"{user.uid}:{user.gid}")
-        build.set_env("CNB_USER_ID", str(stack.build_user.uid))
-        build.set_env("CNB_GROUP_ID", str(stack.build_user.gid))
-        build.set_env("CNB_STACK_ID", stack.id)
-        run.set_label("io.buildpacks.rebasable", "true")
-        return (
-            store.save(build, [local_name(stack.build_image)]),
-            store.save(run, [local_name(stack.run_image)]),
-        )
+        return _finish(stack, store, base.copy(), base.copy(), ("busybox", "1"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _finish(
+    stack: StackDefinition,
+    store: LayoutImageStore,
+    build: Image,
+    run: Image,
+    distro: tuple[str, str],
+) -> tuple[SaveResult, SaveResult]:
+    for image, user in ((build, stack.build_user), (run, stack.run_user)):
+        _label(image, stack, distro)
+        image.set_user(f"{user.uid}:{user.gid}")
+    build.set_env("CNB_USER_ID", str(stack.build_user.uid))
+    build.set_env("CNB_GROUP_ID", str(stack.build_user.gid))
+    build.set_env("CNB_STACK_ID", stack.id)
+    run.set_label("io.buildpacks.rebasable", "true")
+    return (
+        store.save(build, [local_name(stack.build_image)]),
+        store.save(run, [local_name(stack.run_image)]),
+    )

@@ -15,12 +15,21 @@ def stack() -> None:
 
 @stack.command()
 @click.argument("name")
-def build(name: str) -> None:
-    """Build the build and run images of stack NAME (bundled: tiny) or of a stack directory."""
+@click.option(
+    "--refresh", is_flag=True, help="Fetch packages again instead of using the cached rootfs."
+)
+def build(name: str, refresh: bool) -> None:
+    """Build the build and run images of stack NAME (bundled: tiny, debian-bookworm) or of a
+    stack directory."""
     from pypack.pack.stack_build import StackDefinition, build_stack
 
     definition = StackDefinition.load(name)
-    store = LayoutImageStore(Home(default_home()).images)
-    build_result, run_result = build_stack(definition, store)
+    home = Home(default_home())
+    store = LayoutImageStore(home.images)
+    if definition.kind == "debian":
+        click.echo(f"Building {definition.id} with mmdebstrap (a minute the first time) ...")
+    build_result, run_result = build_stack(
+        definition, store, home.root / "stack-cache", refresh=refresh
+    )
     click.echo(f"Built {definition.build_image} ({build_result.digest})")
     click.echo(f"Built {definition.run_image} ({run_result.digest})")
