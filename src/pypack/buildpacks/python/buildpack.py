@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -56,7 +55,6 @@ def build(ctx: BuildContext) -> None:
         entry = ctx.app_file(*ENTRY_POINTS) or next(iter(sorted(ctx.app_dir.glob("*.py"))), None)
         if entry is not None:
             ctx.launch.process("web", ["python3", entry.name], default=True)
-    sys.stdout.flush()
 
 
 def install_venv(ctx: BuildContext, python: str, version: str, requirements: list[str]) -> None:

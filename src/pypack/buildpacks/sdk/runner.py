@@ -135,6 +135,8 @@ def run_build(function: Callable[[Any], Any], ctx: BuildContext) -> int:
 def main(phase: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of the generated ``bin/detect`` and ``bin/build`` shims."""
     argv = list(sys.argv if argv is None else argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # keep order with subprocess output
     env = dict(os.environ)
     buildpack_dir = Path(env.get("CNB_BUILDPACK_DIR") or Path(argv[0]).resolve().parent.parent)
     try:

@@ -1,0 +1,207 @@
+"""Python apps with the default builder: the bundled Debian stack, the SDK-written python and
+procfile buildpacks, venv reuse across rebuilds, and the same buildpacks under ``--docker``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).parents[2]
+PYPACK = str(Path(sys.executable).parent / "pypack")
+
+
+@dataclass
+class Home:
+    root: Path
+
+    def pypack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYPACK_HOME": str(self.root)}
+        if "PYPACK_TEST_DOCKER_HOST" in os.environ:
+            env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
+        done = subprocess.run(
+            [PYPACK, *args], capture_output=True, text=True, env=env, check=False, timeout=600
+        )
+        if check:
+            assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    def venv_diff_id(self, image: str) -> str:
+        from pypack.oci.stores import LayoutImageStore
+        from pypack.pack.home import Home as PypackHome
+        from pypack.pack.images import local_name
+
+        found = LayoutImageStore(PypackHome(self.root).images).load(local_name(image))
+        assert found is not None
+        metadata = json.loads(found.label("io.buildpacks.lifecycle.metadata") or "{}")
+        (python,) = [b for b in metadata["buildpacks"] if b["key"] == "pypack/python"]
+        return str(python["layers"]["venv"]["sha"])
+
+
+@pytest.fixture(scope="module")
+def home() -> Iterator[Home]:
+    """A pypack home whose mmdebstrap rootfs cache outlives the test run."""
+    root = Path(tempfile.mkdtemp(prefix="pypack-python-", dir="/tmp"))
+    root.chmod(0o755)
+    cache = Path(os.environ.get("PYPACK_RUN") or "/tmp/pypack-cache") / "cache" / "stack-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    (root / "stack-cache").symlink_to(cache)
+    yield Home(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def wheels() -> Iterator[str]:
+    """A find-links page on loopback with the sample's dependency, downloaded by the host's pip."""
+    directory = Path(tempfile.mkdtemp(prefix="pypack-wheels-"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "-d",
+            str(directory),
+            "humanize>=4",
+        ],
+        check=True,
+        timeout=300,
+    )
+    handler = partial(SimpleHTTPRequestHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def answer(home: Home, image: str) -> bytes:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYPACK_HOME": str(home.root)}
+    server = subprocess.Popen(
+        [PYPACK, "run", image, "--env", f"PORT={port}"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    return bytes(response.read())
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{image} did not answer on port {port}")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_first_build_makes_the_default_builder_and_the_app_answers(home: Home) -> None:
+    first = home.pypack("build", "apps/hello:1", "--path", str(REPO / "samples/python-hello"))
+    assert "making the default builder pypack/builder:default" in first.stderr
+    assert "Default builder ready after" in first.stderr
+    assert answer(home, "apps/hello:1").startswith(b"Hello from pypack! Python 3.11")
+    again = home.pypack("build", "apps/hello:2", "--path", str(REPO / "samples/python-hello"))
+    assert "default builder" not in again.stderr
+    info = json.loads(home.pypack("inspect", "apps/hello:2", "--output", "json").stdout)
+    assert [(p["type"], p["command"]) for p in info["processes"]] == [
+        ("web", ["python3", "app.py"])
+    ]
+
+
+def test_source_change_reuses_the_venv_and_requirements_change_rebuilds_it(
+    home: Home, wheels: str, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "samples/python-deps", app)
+    flags = ["--path", str(app), "--env", "PIP_NO_INDEX=1", "--env", f"PIP_FIND_LINKS={wheels}"]
+    first = home.pypack("build", "apps/deps:1", *flags)
+    assert "installing 1 requirements with pip" in first.stdout
+    assert "Successfully installed humanize" in first.stdout
+    assert answer(home, "apps/deps:1").startswith(b"app.py is ")
+    venv = home.venv_diff_id("apps/deps:1")
+
+    with open(app / "app.py", "a") as source:
+        source.write("# a source-only change\n")
+    second = home.pypack("build", "apps/deps:1", *flags)
+    assert "reusing the virtualenv" in second.stdout
+    assert "pip" not in second.stdout.replace("pypack/python", "")
+    assert home.venv_diff_id("apps/deps:1") == venv
+
+    (app / "requirements.txt").write_text("humanize>=4.0\n")
+    third = home.pypack("build", "apps/deps:1", *flags)
+    assert "installing 1 requirements with pip" in third.stdout
+    assert answer(home, "apps/deps:1").startswith(b"app.py is ")
+
+
+def test_procfile_sets_the_processes(home: Home, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "samples/python-hello", app)
+    (app / "Procfile").write_text("web: python3 app.py\nworker: echo working\n")
+    home.pypack("build", "apps/procfile:1", "--path", str(app))
+    info = json.loads(home.pypack("inspect", "apps/procfile:1", "--output", "json").stdout)
+    processes = {p["type"]: (p["command"], p["default"]) for p in info["processes"]}
+    assert processes == {
+        "web": (["sh", "-c", "python3 app.py"], True),
+        "worker": (["sh", "-c", "echo working"], False),
+    }
+    assert answer(home, "apps/procfile:1").startswith(b"Hello from pypack!")
+
+
+def test_bad_procfile_fails_the_build_with_its_line(home: Home, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Procfile").write_text("web python3 app.py\n")
+    failed = home.pypack("build", "apps/bad:1", "--path", str(app), check=False)
+    assert failed.returncode != 0
+    assert "Procfile line 1: 'web python3 app.py' is not 'type: command'" in failed.stdout
+    assert "apps/bad:1" not in home.pypack("images").stdout
+
+
+def test_sdk_buildpacks_run_unchanged_under_docker(home: Home, docker_client: object) -> None:
+    from tests.e2e.conftest import docker
+
+    home.pypack("build", "apps/hello:1", "--path", str(REPO / "samples/python-hello"))
+    built = home.pypack(
+        "build",
+        "pypack-test/python-hello:1",
+        "--docker",
+        "--builder",
+        "pypack/builder:default",
+        "--path",
+        str(REPO / "samples/python-hello"),
+    )
+    assert "[creator] ===> EXPORTING" in built.stdout
+    name = f"pypack-python-hello-{os.getpid()}"
+    docker("run", "-d", "--name", name, "--network", "none", "pypack-test/python-hello:1")
+    fetch = (
+        "import time, urllib.request\n"
+        "for _ in range(100):\n"
+        "    try:\n"
+        "        print(urllib.request.urlopen('http://127.0.0.1:8080/').read().decode()); break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.1)\n"
+    )
+    try:
+        ran = docker("exec", name, "python3", "-c", fetch)
+    finally:
+        docker("rm", "-f", name, check=False)
+    assert ran.stdout.startswith("Hello from pypack! Python 3.11")
