@@ -1,4 +1,5 @@
-"""``pypack buildpack package``: a buildpack (and its dependencies) as an image or ``.cnb``."""
+"""``pypack buildpack``: package a buildpack as an image or ``.cnb``, scaffold a new one, list
+the ones installed Python packages offer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from pypack.errors import UserError
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PULL_POLICIES, platform_images
 from pypack.spec.package_toml import PackageConfig
@@ -15,7 +17,35 @@ from pypack.spec.package_toml import PackageConfig
 
 @click.group()
 def buildpack() -> None:
-    """Package buildpacks."""
+    """Create, list and package buildpacks."""
+
+
+@buildpack.command()
+@click.argument("buildpack_id", metavar="ID")
+@click.option(
+    "--path", "directory", type=click.Path(path_type=Path), help="Where (default: ./<name>)."
+)
+def new(buildpack_id: str, directory: Path | None) -> None:
+    """Scaffold an SDK buildpack ID (like example/hello) with a passing test."""
+    from pypack.buildpacks.sdk.scaffold import scaffold
+
+    target = directory or Path(buildpack_id.rsplit("/", 1)[-1])
+    try:
+        written = scaffold(buildpack_id, target)
+    except (ValueError, FileExistsError) as error:
+        raise UserError(str(error)) from None
+    for path in written:
+        click.echo(f"created {path}")
+    click.echo(f"test it: cd {target} && pytest")
+
+
+@buildpack.command("ls")
+def list_installed() -> None:
+    """List the buildpacks installed Python packages offer (entry points pypack.buildpacks)."""
+    from pypack.buildpacks.sdk.discovery import installed_buildpacks
+
+    for found in installed_buildpacks():
+        click.echo(f"{found.id}@{found.version}  {found.directory}")
 
 
 @buildpack.command()

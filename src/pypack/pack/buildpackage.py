@@ -29,6 +29,19 @@ from pypack.spec.module import ModuleInfo
 from pypack.spec.package_toml import PackageConfig
 
 CNB_FILE_TAG = "buildpackage"
+INSTALLED_PREFIX = "pypack:"
+
+
+def installed_directory(uri: str) -> Path:
+    """The directory of installed buildpack ``pypack:ID``."""
+    from pypack.buildpacks.sdk.discovery import installed_buildpacks
+
+    wanted = uri.removeprefix(INSTALLED_PREFIX)
+    found = {b.id: b.directory for b in installed_buildpacks()}
+    if wanted not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise UserError(f"buildpack {uri}: no installed package offers it (installed: {known})")
+    return found[wanted]
 
 
 @dataclass
@@ -41,7 +54,10 @@ class PackagedBuildpack:
 
 
 def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
-    """The directory of a buildpack given as a directory or a ``.tgz``/``.tar`` file."""
+    """The directory of a buildpack given as a directory, a ``.tgz``/``.tar`` file or
+    ``pypack:ID`` (a buildpack an installed Python package offers)."""
+    if uri.startswith(INSTALLED_PREFIX):
+        return buildpack_directory(str(installed_directory(uri)), base, scratch)
     path = (base / uri.removeprefix("file://")).resolve()
     if path.is_file() and path.name.endswith((".tgz", ".tar.gz", ".tar")):
         target = Path(tempfile.mkdtemp(prefix="bp-", dir=scratch))
