@@ -27,11 +27,11 @@ from pypack.buildpacks.sdk.toml_writer import dumps
 REPO = Path(__file__).parents[3]
 BUNDLED = REPO / "src/pypack/buildpacks"
 
-keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)
+keys = st.text(st.characters(codec="utf-8"), min_size=1, max_size=8)
 scalars = st.one_of(
     st.booleans(),
     st.integers(-(2**63), 2**63 - 1),
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20),
+    st.text(st.characters(codec="utf-8"), max_size=20),
 )
 tables = st.recursive(
     st.dictionaries(keys, scalars | st.lists(scalars, max_size=3), max_size=4),
