@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian machine: set up, build the sample app into an image without
-# Docker, run it, and show it answering an HTTP request on loopback.
+# The main job on a fresh Debian machine: set up, build the sample Python web app into an image
+# without Docker, run it, and show it answering an HTTP request on loopback.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -8,16 +8,15 @@ bash scripts/setup.sh
 export PYPACK_HOME=${PYPACK_HOME:-$repo/.pypack-home}
 mkdir -p "$PYPACK_HOME" && chmod 755 "$PYPACK_HOME"
 pypack=.venv/bin/pypack
-$pypack stack build tiny
-$pypack builder create pypack/samples-builder:tiny --config samples/builders/tiny/builder.toml
-$pypack build pypack/samples/static-site:latest --builder pypack/samples-builder:tiny --path samples/static-site
+# No --builder: the first build makes the default builder (Debian stack + bundled buildpacks).
+$pypack build pypack/samples/python-hello:latest --path samples/python-hello
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-$pypack run pypack/samples/static-site:latest --env "PORT=$port" &
+$pypack run pypack/samples/python-hello:latest --env "PORT=$port" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-  if curl -sf "http://127.0.0.1:$port/" -o /tmp/pypack-main-job.html; then break; fi
+for _ in $(seq 1 100); do
+  if curl -sf "http://127.0.0.1:$port/" -o /tmp/pypack-main-job.txt; then break; fi
   sleep 0.1
 done
 echo "--- GET http://127.0.0.1:$port/ answered:"
-cat /tmp/pypack-main-job.html
+cat /tmp/pypack-main-job.txt
