@@ -330,3 +330,21 @@ def test_bundled_buildpacks_are_discovered_through_entry_points() -> None:
     found = {b.id: b.directory for b in installed_buildpacks()}
     assert found["pypack/python"] == BUNDLED / "python"
     assert found["pypack/procfile"] == BUNDLED / "procfile"
+
+
+def test_the_guides_twenty_line_buildpack_works(tmp_path: Path) -> None:
+    guide = (REPO / "docs/buildpack-sdk.md").read_text()
+    source = guide.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(source.strip().splitlines()) <= 22
+    buildpack = write_buildpack(tmp_path / "bp", source)
+    app = tmp_path / "app"
+    (app / "public").mkdir(parents=True)
+    harness = BuildpackHarness(buildpack, tmp_path / "h")
+    assert not harness.detect(app).passed
+    (app / "public" / "index.html").write_text("hi")
+    assert harness.detect(app).passed
+    built = harness.build(app)
+    assert built.processes["web"]["command"] == ["serve"]
+    serve = built.layer_path("server") / "bin" / "serve"
+    assert serve.read_text().startswith("#!/bin/sh\nexec python3 -m http.server")
+    assert (built.layer_path("server") / "env.launch" / "PORT.default").read_text() == "8080"
