@@ -12,6 +12,7 @@ import sys
 import tomllib
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -90,22 +91,13 @@ def detect_context(buildpack_dir: Path, env: dict[str, str], argv: Sequence[str]
 
 
 def build_context(buildpack_dir: Path, env: dict[str, str], argv: Sequence[str]) -> BuildContext:
-    """The context of ``bin/build``."""
+    """The context of ``bin/build``: detect's plus the layers and the buildpack plan."""
     layers = _path(env, "CNB_LAYERS_DIR", argv, 1)
-    platform = _path(env, "CNB_PLATFORM_DIR", argv, 2)
     plan = _path(env, "CNB_BP_PLAN_PATH", argv, 3)
-    info = _descriptor(buildpack_dir)["buildpack"]
-    return BuildContext(
-        app_dir=Path.cwd(),
-        buildpack_dir=buildpack_dir,
-        platform_dir=platform,
-        platform_env=platform_env(platform),
-        target=Target.from_env(env),
-        buildpack_id=info["id"],
-        buildpack_version=info["version"],
-        layers_dir=layers,
-        plan=read_plan(plan),
-    )
+    env_with_platform = {"CNB_PLATFORM_DIR": str(_path(env, "CNB_PLATFORM_DIR", argv, 2)), **env}
+    base = detect_context(buildpack_dir, env_with_platform, [])
+    shared = {f.name: getattr(base, f.name) for f in fields(DetectContext)}
+    return BuildContext(**shared, layers_dir=layers, plan=read_plan(plan))
 
 
 def run_detect(function: Callable[[Any], Any], ctx: DetectContext, plan_path: Path) -> int:
