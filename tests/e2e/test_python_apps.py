@@ -90,6 +90,7 @@ def wheels() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+    server.server_close()
     shutil.rmtree(directory, ignore_errors=True)
 
 
