@@ -206,3 +206,56 @@ def test_sdk_buildpacks_run_unchanged_under_docker(home: Home, docker_client: ob
     finally:
         docker("rm", "-f", name, check=False)
     assert ran.stdout.startswith("Hello from pypack! Python 3.11")
+
+
+def test_debian_stack_images_carry_the_cnb_contract(home: Home) -> None:
+    import tarfile
+
+    from pypack.oci.stores import LayoutImageStore
+    from pypack.pack.home import Home as PypackHome
+    from pypack.pack.images import local_name
+
+    home.pypack("build", "apps/hello:1", "--path", str(REPO / "samples/python-hello"))
+    store = LayoutImageStore(PypackHome(home.root).images)
+    build = store.load(local_name("pypack/stacks/debian-bookworm-build:latest"))
+    run = store.load(local_name("pypack/stacks/debian-bookworm-run:latest"))
+    assert build is not None
+    assert run is not None
+    assert (build.env("CNB_USER_ID"), build.env("CNB_GROUP_ID")) == ("1000", "1000")
+    assert build.user == "1000:1000"
+    assert run.user == "1001:1000"
+    for image in (build, run):
+        assert image.label("io.buildpacks.base.id") == "io.pypack.stacks.debian-bookworm"
+        assert image.label("io.buildpacks.base.distro.name") == "debian"
+        assert image.label("io.buildpacks.base.distro.version") == "12"
+        assert image.platform.os == "linux"
+    (base,) = run.diff_ids
+    with run.layer(base).open_uncompressed() as stream, tarfile.open(fileobj=stream) as layer:
+        names = set(layer.getnames())
+        passwd = layer.extractfile("./etc/passwd")
+        assert passwd is not None
+        users = passwd.read().decode()
+    assert "cnb-run:x:1001:1000:" in users
+    assert "cnb:x:1000:1000:" in users
+    assert "./usr/bin/python3" in names
+    assert "./usr/bin/gcc" not in names  # the run image stays slim
+    assert not any(name.startswith("./dev/") for name in names)
+
+
+@pytest.mark.slow
+def test_debian_stack_is_reproducible(tmp_path: Path) -> None:
+    """Two mmdebstrap runs from the same package snapshot give the same image digests."""
+    env = {**os.environ, "PYPACK_HOME": str(tmp_path)}
+    outputs = [
+        subprocess.run(
+            [PYPACK, "stack", "build", "debian-bookworm", "--refresh"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=900,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert "sha256:" in outputs[0]
+    assert outputs[0] == outputs[1]
