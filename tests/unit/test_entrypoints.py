@@ -71,3 +71,17 @@ def test_version_starts_without_heavy_imports() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert result.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("argv", [["buildpack", "ls"], ["buildpack", "new", "--help"]])
+def test_light_commands_run_without_heavy_imports(argv: list[str]) -> None:
+    code = (
+        "import sys; from pypack.pack import cli\n"
+        f"try:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = ('rich', 'docker', 'pydantic', 'requests')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stderr.splitlines()[-1] == "[]"

@@ -16,7 +16,8 @@ from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.config import read_config
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, PlatformImages, layout_target
+from pypack.pack.images import PlatformImages, layout_target
+from pypack.pack.pull_policy import PULL_POLICIES
 from pypack.pack.sandbox import Volume
 from pypack.spec.project_toml import load_project
 

@@ -9,7 +9,8 @@ import click
 
 from pypack.errors import UserError
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, PlatformImages, platform_images
+from pypack.pack.images import PlatformImages, platform_images
+from pypack.pack.pull_policy import PULL_POLICIES
 from pypack.spec.builder_toml import BuilderConfig
 from pypack.spec.labels import BuilderMetadataLabel, BuildpackOrderLabel
 

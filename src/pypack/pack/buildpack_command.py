@@ -11,8 +11,7 @@ import click
 
 from pypack.errors import UserError
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, platform_images
-from pypack.spec.package_toml import PackageConfig
+from pypack.pack.pull_policy import PULL_POLICIES
 
 
 @click.group()
@@ -68,6 +67,8 @@ def package(
     """Package the buildpack of a package.toml as image NAME, or as the .cnb file NAME."""
     from pypack.pack.buildpackage import package as make_package
     from pypack.pack.buildpackage import write_cnb
+    from pypack.pack.images import platform_images
+    from pypack.spec.package_toml import PackageConfig
 
     config = PackageConfig.load(config_path)
     home = Home(default_home())

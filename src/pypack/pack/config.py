@@ -10,7 +10,7 @@ import tomli_w
 from pypack.errors import UserError
 from pypack.fsutil import write_atomically
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES
+from pypack.pack.pull_policy import PULL_POLICIES
 
 SETTINGS = {
     "default-builder": "the builder of pypack build when no --builder or project.toml names one",

@@ -12,8 +12,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pypack.oci.layout import LayoutStore
+if TYPE_CHECKING:
+    from pypack.oci.layout import LayoutStore
 
 
 def default_home() -> Path:
@@ -36,6 +38,8 @@ class Home:
     @property
     def images(self) -> LayoutStore:
         """The local image store."""
+        from pypack.oci.layout import LayoutStore
+
         return LayoutStore(self.root / "images")
 
     @property

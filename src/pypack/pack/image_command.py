@@ -14,7 +14,8 @@ from pypack.oci.auth import Keychain
 from pypack.oci.image import Image, ImageStore
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PULL_POLICIES, PlatformImages
+from pypack.pack.images import PlatformImages
+from pypack.pack.pull_policy import PULL_POLICIES
 from pypack.spec.lifecycle_metadata import LifecycleMetadataLabel
 from pypack.spec.metadata_toml import BuildMetadataLabel
 

@@ -11,8 +11,7 @@ from pypack.oci.models import Platform
 from pypack.oci.reference import LAYOUT_PREFIX, parse_layout_reference, parse_reference
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
 from pypack.pack.home import Home
-
-PULL_POLICIES = ("always", "if-not-present", "never")
+from pypack.pack.pull_policy import PULL_POLICIES
 
 
 def local_name(name: str) -> str:
