@@ -5,8 +5,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh
-export PYPACK_HOME=${PYPACK_HOME:-$repo/.pypack-home}
-mkdir -p "$PYPACK_HOME" && chmod 755 "$PYPACK_HOME"
+# Images, builders and caches go to pypack's home: $PYPACK_HOME, else /var/lib/pypack for root
+# (reachable by the unprivileged build user wherever the clone is), else ~/.local/share/pypack.
 pypack=.venv/bin/pypack
 # No --builder: the first build makes the default builder (Debian stack + bundled buildpacks).
 $pypack build pypack/samples/python-hello:latest --path samples/python-hello

@@ -251,7 +251,13 @@ def test_bad_input_is_one_line_and_changes_nothing(stack: Stack, tmp_path: Path)
     env_file = tmp_path / "bad.env"
     env_file.write_text("GOOD=1\n=nope\n")
     project = app / "project.toml"
+    private = Path(tempfile.mkdtemp(prefix="pypack-private-", dir="/tmp"))  # mode 0700
+    (private / "data").mkdir()
     cases = [
+        (
+            ["--builder", "test/builder:1", "--volume", f"{private / 'data'}:/data"],
+            f"because {private} is not searchable by others; chmod o+x {private}",
+        ),
         (["--builder", "test/missing:1"], "builder 'test/missing:1' not found"),
         (
             ["--builder", "test/builder:1", "--env-file", str(env_file)],

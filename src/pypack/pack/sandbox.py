@@ -76,6 +76,15 @@ class BwrapRunner:
                 "bubblewrap (bwrap) is not installed; install it or build with --docker"
             )
         self._bwrap = bwrap
+        if os.geteuid() == 0 and self.uid != 0:
+            for path in (self.rootfs, self.work, *(v.host for v in self.volumes)):
+                blocked = unsearchable_ancestor(path, self.uid, self.gid)
+                if blocked is not None:
+                    raise UserError(
+                        f"{path}: the build user (uid {self.uid}) cannot reach it because "
+                        f"{blocked} is not searchable by others; chmod o+x {blocked} or set "
+                        "PYPACK_HOME (and --path) outside it"
+                    )
         self._mounts = {
             str(self.work / "workspace"): "/workspace",
             str(self.work / "layers"): "/layers",
@@ -163,6 +172,24 @@ class BwrapRunner:
             sys.stdout.write(self.prefix + line.decode("utf-8", "replace"))
             sys.stdout.flush()
         return RunResult(process.wait())
+
+
+def unsearchable_ancestor(path: Path, uid: int, gid: int) -> Path | None:
+    """The first directory on the way to ``path`` that ``uid:gid`` may not enter, if any."""
+    for directory in reversed([path, *path.parents]):
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            return None  # bwrap reports a missing source itself
+        if st.st_uid == uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid == gid:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            return directory
+    return None
 
 
 def chown_tree(path: Path, uid: int, gid: int) -> None:
