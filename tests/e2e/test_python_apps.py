@@ -134,8 +134,12 @@ def test_source_change_reuses_the_venv_and_requirements_change_rebuilds_it(
     app = tmp_path / "app"
     shutil.copytree(REPO / "samples/python-deps", app)
     flags = ["--path", str(app), "--env", "PIP_NO_INDEX=1", "--env", f"PIP_FIND_LINKS={wheels}"]
-    first = home.pypack("build", "apps/deps:1", *flags)
+    sbom_dir = tmp_path / "sbom-out"
+    first = home.pypack("build", "apps/deps:1", *flags, "--sbom-output-dir", str(sbom_dir))
     assert "installing 1 requirements with pip" in first.stdout
+    sbom = json.loads((sbom_dir / "sbom/launch/pypack_python/venv/sbom.cdx.json").read_text())
+    names = {c["name"]: c["purl"] for c in sbom["components"]}
+    assert names["humanize"].startswith("pkg:pypi/humanize@4.")
     assert "Successfully installed humanize" in first.stdout
     assert answer(home, "apps/deps:1").startswith(b"app.py is ")
     venv = home.venv_diff_id("apps/deps:1")

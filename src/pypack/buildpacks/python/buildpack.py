@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tomllib
@@ -88,5 +89,38 @@ def install_venv(ctx: BuildContext, python: str, version: str, requirements: lis
         if done.returncode != 0:
             raise BuildpackError(f"pip install failed ({done.returncode}); see its output above")
         venv.metadata["python"] = version
+    venv.sbom("cyclonedx", cyclonedx(installed_distributions(venv.path)))
     venv.env.override("VIRTUAL_ENV", venv.path)
     venv.launch_env().default("PYTHONUNBUFFERED", "1")
+
+
+def installed_distributions(venv: Path) -> list[tuple[str, str]]:
+    """(name, version) of every distribution in the venv, read from its dist-info metadata."""
+    found = []
+    for metadata in sorted(venv.glob("lib/python3*/site-packages/*.dist-info/METADATA")):
+        fields = dict(
+            line.split(": ", 1) for line in metadata.read_text().splitlines()[:20] if ": " in line
+        )
+        if "Name" in fields and "Version" in fields:
+            found.append((fields["Name"], fields["Version"]))
+    return found
+
+
+def cyclonedx(distributions: list[tuple[str, str]]) -> str:
+    """A CycloneDX 1.4 JSON SBOM listing ``distributions`` as PyPI libraries."""
+    components = [
+        {
+            "type": "library",
+            "name": name,
+            "version": version,
+            "purl": f"pkg:pypi/{name.lower().replace('_', '-')}@{version}",
+        }
+        for name, version in distributions
+    ]
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.4",
+        "version": 1,
+        "components": components,
+    }
+    return json.dumps(document, indent=2, sort_keys=True)
