@@ -263,3 +263,17 @@ def test_debian_stack_is_reproducible(tmp_path: Path) -> None:
     ]
     assert "sha256:" in outputs[0]
     assert outputs[0] == outputs[1]
+
+
+def test_a_scaffolded_buildpack_builds_an_app_with_pypack_build(home: Home, tmp_path: Path) -> None:
+    buildpack = tmp_path / "greeter"
+    home.pypack("buildpack", "new", "example/greeter", "--path", str(buildpack))
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "hello.txt").write_text("hi from a scaffolded buildpack\n")
+    built = home.pypack(
+        "build", "apps/greeter:1", "--path", str(app), "--buildpack", str(buildpack)
+    )
+    assert "example/greeter 0.0.1" in built.stdout
+    ran = home.pypack("run", "apps/greeter:1")
+    assert ran.stdout.endswith("hi from a scaffolded buildpack\n")
