@@ -143,6 +143,7 @@ def test_case_31_direct_and_shell_user_commands(image: Image) -> None:
     env = dict(line.split("=", 1) for line in direct.stdout.splitlines() if "=" in line)
     assert "CNB_LAYERS_DIR" not in env
     assert "CNB_APP_DIR" not in env
+    assert env["CNB_PLATFORM_API"] == "0.15"  # kept, as the reference launcher keeps it
     assert "FOO" not in env  # no profile.d for a direct command
     assert "/cnb/process" not in env["PATH"]
     assert "/cnb/lifecycle" not in env["PATH"]

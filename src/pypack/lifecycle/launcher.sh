@@ -89,7 +89,9 @@ fi
 
 # --- the environment --------------------------------------------------------------------------
 
-unset CNB_APP_DIR CNB_LAYERS_DIR CNB_PROCESS_TYPE CNB_PLATFORM_API CNB_DEPRECATION_MODE
+# As the reference launcher: only these three stay out of the app's environment, so a process
+# can start another process type through /cnb/process/<type>.
+unset CNB_APP_DIR CNB_LAYERS_DIR CNB_PROCESS_TYPE
 clean_path=''
 old_ifs=$IFS; IFS=:
 for p in ${PATH:-}; do
