@@ -122,6 +122,10 @@ def test_first_build_makes_the_default_builder_and_the_app_answers(home: Home) -
     assert answer(home, "apps/hello:1").startswith(b"Hello from pypack! Python 3.11")
     again = home.pypack("build", "apps/hello:2", "--path", str(REPO / "samples/python-hello"))
     assert "default builder" not in again.stderr
+    (home.root / "default-builder.key").write_text("made-by-an-older-pypack\n")
+    upgraded = home.pypack("build", "apps/hello:3", "--path", str(REPO / "samples/python-hello"))
+    assert "The bundled buildpacks changed since the default builder was made" in upgraded.stderr
+    assert answer(home, "apps/hello:3").startswith(b"Hello from pypack!")
     info = json.loads(home.pypack("inspect", "apps/hello:2", "--output", "json").stdout)
     assert [(p["type"], p["command"]) for p in info["processes"]] == [
         ("web", ["python3", "app.py"])
