@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pypack.oci.digest import file_digest
 from pypack.oci.image import Image
-from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
+from pypack.oci.layers import LayerWriter, tar_file_info, write_layer_file
 from pypack.oci.models import ContainerConfig
 from pypack.pack.lifecycle_layer import add_lifecycle
 from tests.conftest import require_service, tool
@@ -89,12 +92,8 @@ def builder_image(
     """A builder in dockerd: Debian + python3 + the pypack lifecycle + a fixture buildpack."""
     from pypack.oci.daemon import DaemonImageStore
 
-    with open(debian_rootfs, "rb") as rootfs:
-        digest, size = file_digest(rootfs)
     image = Image.empty()
-    image.add_layer(
-        debian_rootfs, LayerInfo(digest, digest, size, "application/vnd.oci.image.layer.v1.tar")
-    )
+    image.add_layer(debian_rootfs, tar_file_info(debian_rootfs))
     layer = tmp_path_factory.mktemp("builder") / "cnb.tar"
 
     def fill(writer: LayerWriter) -> None:
@@ -148,3 +147,43 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env={**os.environ, "DOCKER_HOST": host},
         timeout=600,
     )
+
+
+PYPACK = str(Path(sys.executable).parent / "pypack")
+
+
+def run_pypack(
+    home: Path, *args: str, check: bool = True, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """The ``pypack`` CLI with ``home`` as PYPACK_HOME (and the test dockerd, if there is one)."""
+    env = {**os.environ, "PYPACK_HOME": str(home)}
+    if "PYPACK_TEST_DOCKER_HOST" in os.environ:
+        env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
+    result = subprocess.run(
+        [PYPACK, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"pypack {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def http_answer(home: Path, image: str) -> bytes:
+    """Start ``image`` with ``pypack run`` on a free loopback port; its answer to GET /."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYPACK_HOME": str(home)}
+    server = subprocess.Popen(
+        [PYPACK, "run", image, "--env", f"PORT={port}"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    return bytes(response.read())
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{image} did not answer on port {port}")
+    finally:
+        server.terminate()
+        server.wait(10)

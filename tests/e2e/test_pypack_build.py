@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
 from pypack.pack.images import local_name
 from tests.conftest import tool
+from tests.e2e.conftest import run_pypack
 
 pytestmark = pytest.mark.e2e
 
-PYPACK = str(Path(sys.executable).parent / "pypack")
 BUILD_SCRIPT = """#!/bin/sh
 set -e
 echo "building in $(pwd) as $(id -u):$(id -g)"
@@ -51,17 +50,7 @@ class Stack:
     root: Path
 
     def pypack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYPACK_HOME": str(self.home)}
-        if "PYPACK_TEST_DOCKER_HOST" in os.environ:
-            env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
-        result = subprocess.run(
-            [PYPACK, *args], capture_output=True, text=True, env=env, timeout=300, check=False
-        )
-        if check:
-            assert result.returncode == 0, (
-                f"pypack {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-            )
-        return result
+        return run_pypack(self.home, *args, check=check, timeout=300)
 
     def app(self, name: str = "app", greeting: str = "world") -> Path:
         app = self.root / name
@@ -352,16 +341,11 @@ def test_rebase_keeps_app_and_buildpack_layers(stack: Stack) -> None:
 def test_docker_builds_with_the_creator_in_a_container(
     stack: Stack, debian_rootfs: Path, docker_client: object
 ) -> None:
-    from pypack.oci.digest import file_digest
-    from pypack.oci.layers import LayerInfo
+    from pypack.oci.layers import tar_file_info
     from tests.e2e.conftest import docker
 
-    with open(debian_rootfs, "rb") as rootfs:
-        digest, size = file_digest(rootfs)
     build = Image.empty()
-    build.add_layer(
-        debian_rootfs, LayerInfo(digest, digest, size, "application/vnd.oci.image.layer.v1.tar")
-    )
+    build.add_layer(debian_rootfs, tar_file_info(debian_rootfs))
     for key, value in (
         ("PATH", "/usr/bin:/bin"),
         ("CNB_USER_ID", "1000"),

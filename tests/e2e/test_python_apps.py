@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -21,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import http_answer, run_pypack
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).parents[2]
-PYPACK = str(Path(sys.executable).parent / "pypack")
 
 
 @dataclass
@@ -32,15 +30,7 @@ class Home:
     root: Path
 
     def pypack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYPACK_HOME": str(self.root)}
-        if "PYPACK_TEST_DOCKER_HOST" in os.environ:
-            env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
-        done = subprocess.run(
-            [PYPACK, *args], capture_output=True, text=True, env=env, check=False, timeout=600
-        )
-        if check:
-            assert done.returncode == 0, done.stdout + done.stderr
-        return done
+        return run_pypack(self.root, *args, check=check)
 
     def venv_diff_id(self, image: str) -> str:
         from pypack.oci.stores import LayoutImageStore
@@ -95,24 +85,7 @@ def wheels() -> Iterator[str]:
 
 
 def answer(home: Home, image: str) -> bytes:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PYPACK_HOME": str(home.root)}
-    server = subprocess.Popen(
-        [PYPACK, "run", image, "--env", f"PORT={port}"], env=env, stdout=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                    return bytes(response.read())
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"{image} did not answer on port {port}")
-    finally:
-        server.terminate()
-        server.wait(10)
+    return http_answer(home.root, image)
 
 
 def test_first_build_makes_the_default_builder_and_the_app_answers(home: Home) -> None:
@@ -253,16 +226,8 @@ def test_debian_stack_images_carry_the_cnb_contract(home: Home) -> None:
 @pytest.mark.slow
 def test_debian_stack_is_reproducible(tmp_path: Path) -> None:
     """Two mmdebstrap runs from the same package snapshot give the same image digests."""
-    env = {**os.environ, "PYPACK_HOME": str(tmp_path)}
     outputs = [
-        subprocess.run(
-            [PYPACK, "stack", "build", "debian-bookworm", "--refresh"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            timeout=900,
-        ).stdout
+        run_pypack(tmp_path, "stack", "build", "debian-bookworm", "--refresh", timeout=900).stdout
         for _ in range(2)
     ]
     assert "sha256:" in outputs[0]

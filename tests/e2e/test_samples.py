@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,24 +10,19 @@ import pytest
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
 from pypack.pack.images import local_name
+from tests.e2e.conftest import http_answer, run_pypack
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).parents[2]
-PYPACK = str(Path(sys.executable).parent / "pypack")
 
 
 def test_sample_static_site_answers_http(tmp_path: Path) -> None:
     home = Path(tempfile.mkdtemp(prefix="pypack-sample-", dir="/tmp"))
     home.chmod(0o755)
-    env = {**os.environ, "PYPACK_HOME": str(home)}
 
     def pypack(*args: str) -> str:
-        done = subprocess.run(
-            [PYPACK, *args], capture_output=True, text=True, env=env, check=False, timeout=300
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_pypack(home, *args, timeout=300).stdout
 
     first = pypack("stack", "build", "tiny")
     assert pypack("stack", "build", "tiny") == first  # reproducible: the same digests
@@ -61,20 +50,5 @@ def test_sample_static_site_answers_http(tmp_path: Path) -> None:
         "--path",
         str(REPO / "samples/static-site"),
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([PYPACK, "run", "samples/site:1", "--env", f"PORT={port}"], env=env)
-    try:
-        body = b""
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-                    body = answer.read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert b"Hello from an image pypack built without Docker" in body
-    finally:
-        server.terminate()
-        server.wait(10)
+    body = http_answer(home, "samples/site:1")
+    assert b"Hello from an image pypack built without Docker" in body

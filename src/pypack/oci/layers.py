@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from pypack.oci import mediatypes
+from pypack.oci.digest import file_digest
 
 NORMALIZED_MTIME = 315532801
 """1980-01-01T00:00:01Z, the timestamp of every entry in a reproducible layer."""
@@ -305,6 +306,13 @@ def _info(name: str, kind: bytes, mode: int, uid: int, gid: int, mtime: int) -> 
     info.gname = ""
     info.mtime = mtime
     return info
+
+
+def tar_file_info(path: Path) -> LayerInfo:
+    """The :class:`LayerInfo` of an existing uncompressed layer tar (its digest is its diffID)."""
+    with open(path, "rb") as stream:
+        digest, size = file_digest(stream)
+    return LayerInfo(digest, digest, size, mediatypes.OCI_LAYER)
 
 
 def write_layer_file(

@@ -21,10 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 from pypack.errors import UserError
-from pypack.oci import mediatypes
-from pypack.oci.digest import file_digest
 from pypack.oci.image import Image, SaveResult
-from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
+from pypack.oci.layers import LayerWriter, tar_file_info, write_layer_file
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.images import local_name
 from pypack.spec.ids import escape_id
@@ -188,14 +186,8 @@ def _debian_images(stack: StackDefinition, cache: Path, refresh: bool) -> tuple[
     images = []
     for which in ("build", "run"):
         rootfs = debian_rootfs(stack, which, cache, refresh=refresh)
-        with open(rootfs, "rb") as stream:
-            digest, size = file_digest(stream)
         image = Image.empty()
-        image.add_layer(
-            rootfs,
-            LayerInfo(digest, digest, size, mediatypes.OCI_LAYER),
-            created_by=f"mmdebstrap {stack.suite}",
-        )
+        image.add_layer(rootfs, tar_file_info(rootfs), created_by=f"mmdebstrap {stack.suite}")
         image.set_env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         images.append(image)
     return images[0], images[1]
