@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from pypack.errors import ServiceError
 from pypack.oci import mediatypes
 from pypack.oci.digest import hex_of, sha256_of
+from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image, ImageError, Layer, SaveResult
 from pypack.oci.models import ContainerConfig, Descriptor, ImageConfig, Platform, RootFs
 from pypack.oci.streams import reader
@@ -68,8 +69,7 @@ class _DaemonLayers:
     def _export(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="pypack-daemon-"))
         stream = reader(iter(self._client.api.get_image(self._image_id, chunk_size=_CHUNK)))
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            tar.extractall(self._dir, filter="data")
+        extract_layer(stream, self._dir, whiteouts=False, same_owner=False, source="docker save")
         manifest = json.loads((self._dir / "manifest.json").read_text())[0]
         config = json.loads((self._dir / manifest["Config"]).read_text())
         for diff_id, name in zip(config["rootfs"]["diff_ids"], manifest["Layers"], strict=True):

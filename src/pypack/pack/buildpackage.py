@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypack.buildpacks.sdk.packaging import is_sdk_buildpack, stage
-from pypack.errors import UserError
+from pypack.errors import PypackError, UserError
 from pypack.oci.image import Image, Layer
+from pypack.oci.extract import extract_layer
 from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import Platform
@@ -61,8 +62,8 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
     path = (base / uri.removeprefix("file://")).resolve()
     if path.is_file() and path.name.endswith((".tgz", ".tar.gz", ".tar")):
         target = Path(tempfile.mkdtemp(prefix="bp-", dir=scratch))
-        with tarfile.open(path) as archive:
-            archive.extractall(target, filter="data")
+        with open(path, "rb") as archive:
+            extract_layer(archive, target, whiteouts=False, same_owner=False, source=str(path))
         path = target
     if not (path / "buildpack.toml").is_file():
         raise UserError(f"buildpack {uri}: {path} has no buildpack.toml")
@@ -121,9 +122,9 @@ def read_cnb(path: Path, scratch: Path) -> Image:
     """The image in a ``.cnb`` file."""
     target = Path(tempfile.mkdtemp(prefix="cnb-", dir=scratch))
     try:
-        with tarfile.open(path) as archive:
-            archive.extractall(target, filter="data")
-    except (OSError, tarfile.TarError) as exc:
+        with open(path, "rb") as archive:
+            extract_layer(archive, target, whiteouts=False, same_owner=False, source=str(path))
+    except (OSError, PypackError) as exc:
         raise UserError(f"{path}: not a readable .cnb file: {exc}") from None
     layout = LayoutStore(target)
     names = layout.names()
