@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pypack.buildpacks.sdk.packaging import is_sdk_buildpack, stage
 from pypack.errors import PypackError, UserError
-from pypack.oci.image import Image, Layer
 from pypack.oci.extract import extract_layer
+from pypack.oci.image import Image, Layer
 from pypack.oci.layers import LayerInfo, LayerWriter, write_layer_file
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import Platform
