@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore
+from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore, os_release_distro
 from pypack.lifecycle.env import BuildEnv
+from pypack.lifecycle.inputs import CreatorInputs, LifecyclePaths
+from pypack.lifecycle.log import LOGGER
 from pypack.lifecycle.runner import BuildpackRunner
-from pypack.lifecycle.targets_env import target_env
-from pypack.spec.analyzed_toml import TargetMetadata
+from pypack.lifecycle.targets_env import host_arch, target_env
+from pypack.spec.analyzed_toml import AnalyzedFile, TargetMetadata
 from pypack.spec.api import ApiVersion
 
 
@@ -43,3 +49,44 @@ class Execution:
         if api.at_least("0.12"):
             env["CNB_EXEC_ENV"] = self.exec_env
         return env
+
+
+def run_target(paths: LifecyclePaths) -> TargetMetadata:
+    """The run image's target from analyzed.toml, with a missing arch and distro filled in from
+    the build image, as the reference lifecycle does."""
+    path = paths.analyzed_file
+    if not path.is_file():
+        LOGGER.warning("No analyzed metadata found at path %r", str(path))
+    analyzed = AnalyzedFile.load(path) if path.is_file() else AnalyzedFile()
+    target = analyzed.run_image.target if analyzed.run_image and analyzed.run_image.target else None
+    target = target.model_copy() if target else TargetMetadata(os="linux")
+    if not target.arch:
+        target.arch = host_arch()
+    if target.distro is None:
+        target.distro = os_release_distro(paths.build_root / "etc" / "os-release")
+    return target
+
+
+@contextmanager
+def execution(inputs: CreatorInputs) -> Iterator[Execution]:
+    """The :class:`Execution` for a detect or build run from ``inputs``, with a directory for
+    the buildpacks' plan files that lives as long as the run."""
+    paths = inputs.paths
+    with contextlib.ExitStack() as stack:
+        plan_dir = paths.plans
+        if plan_dir is None:
+            plan_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="plan-", dir=paths.scratch))
+            )
+        yield Execution(
+            store=BuildpackStore(*paths.buildpacks),
+            runner=inputs.runner,
+            app_dir=paths.app,
+            platform_dir=paths.platform,
+            build_config_dir=paths.build_config if inputs.platform_api.at_least("0.11") else None,
+            env=BuildEnv.from_environ(inputs.build_env),
+            platform_api=inputs.platform_api,
+            plan_dir=plan_dir,
+            run_target=run_target(paths),
+            exec_env=inputs.exec_env,
+        )

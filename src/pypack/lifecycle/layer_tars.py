@@ -1,8 +1,13 @@
 """The tars the exporter makes: buildpack layers, app slices, launcher, config, process types.
 
 Every tar is reproducible (see :mod:`pypack.oci.layers`). Files under ``<layers>`` and
-``<app>`` belong to the CNB user; their parent directories keep their real owners and modes,
-as in the reference lifecycle; ``/cnb/...`` entries belong to root with mode 0755.
+``<app>`` belong to the CNB user; ``/cnb/...`` entries belong to root with mode 0755. Parent
+directories keep their real modes. Their owners never come from the host user that runs the
+build: inside a container (``root`` is ``/``) they keep their real owners, as in the reference
+lifecycle, except that a directory owned by the (non-root) user running the lifecycle is the
+CNB user's; on the daemonless platform (``root`` is the build's work directory) every parent
+below ``root`` is the CNB user's, as the directories it stands for are in a builder container
+— so a build as root and a build as an unprivileged user write the same bytes.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ class TarMaker:
         """The entry name of a host path: its path below ``root``."""
         return str(path.relative_to(self.root))
 
+    def _parents(self, writer: LayerWriter, path: Path) -> None:
+        owner = (self.uid, self.gid) if self.root != Path("/") else None
+        add_real_parents(writer, path, self.root, cnb=(self.uid, self.gid), owner=owner)
+
     def _write(self, fill: Callable[[LayerWriter], None]) -> tuple[Path, LayerInfo]:
         self._count += 1
         path = self.scratch / f"layer-{self._count}.tar"
@@ -56,7 +65,7 @@ class TarMaker:
         path: real parents, then everything in it owned by the CNB user."""
 
         def fill(writer: LayerWriter) -> None:
-            add_real_parents(writer, directory, self.root)
+            self._parents(writer, directory)
             writer.add_tree(directory, self.name(directory), uid=self.uid, gid=self.gid)
 
         return self._write(fill)
@@ -81,7 +90,7 @@ class TarMaker:
         chosen = set(chosen_paths)
 
         def fill(writer: LayerWriter) -> None:
-            add_real_parents(writer, app, self.root)
+            self._parents(writer, app)
             root_stat = os.lstat(app)
             writer.add_dir(
                 self.name(app), uid=self.uid, gid=self.gid, mode=stat.S_IMODE(root_stat.st_mode)
@@ -122,14 +131,31 @@ class TarMaker:
         return self._write(fill)
 
 
-def add_real_parents(writer: LayerWriter, path: Path, root: Path = Path("/")) -> None:
-    """Directory entries for every parent of ``path`` below ``root``, with their real owners
-    and modes."""
+def add_real_parents(
+    writer: LayerWriter,
+    path: Path,
+    root: Path = Path("/"),
+    *,
+    cnb: tuple[int, int] | None = None,
+    owner: tuple[int, int] | None = None,
+) -> None:
+    """Directory entries for every parent of ``path`` below ``root``, with their real modes.
+
+    Owners are ``owner`` when given; else the real ones, except that with ``cnb`` (the CNB
+    uid/gid) a directory owned by the unprivileged user running this process gets ``cnb``: that
+    user plays the CNB user, and its own uid must not land in an image.
+    """
     parents = [p for p in reversed(path.parents) if p != root and p.is_relative_to(root)]
+    running = os.geteuid()
     for parent in parents:
         st = os.stat(parent)
+        uid, gid = st.st_uid, st.st_gid
+        if owner is not None:
+            uid, gid = owner
+        elif cnb is not None and running != 0 and uid == running:
+            uid, gid = cnb
         name = str(parent.relative_to(root))
-        writer.add_dir(name, uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode))
+        writer.add_dir(name, uid=uid, gid=gid, mode=stat.S_IMODE(st.st_mode))
 
 
 def _relative_tree(root: Path) -> dict[str, os.stat_result]:

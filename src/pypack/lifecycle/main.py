@@ -15,16 +15,10 @@ from pypack import __version__
 from pypack.errors import ExitCode, PypackError
 from pypack.lifecycle import flags as flag_parser
 from pypack.lifecycle import log
-from pypack.lifecycle.commands import (
-    COMMANDS,
-    Context,
-    check_no_args,
-    default_runner,
-    platform_api,
-    refuse_root,
-)
+from pypack.lifecycle.cmd import COMMANDS
+from pypack.lifecycle.cmd.common import Context, platform_api
 from pypack.lifecycle.flags import HelpRequested
-from pypack.lifecycle.image_commands import IMAGE_COMMANDS
+from pypack.lifecycle.runner import ProcessRunner
 
 PHASES = (
     "analyzer",
@@ -56,7 +50,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if rest[:1] and rest[0] in _VERSION_FLAGS:
         print(__version__)
         return ExitCode.SUCCESS
-    command = {**COMMANDS, **IMAGE_COMMANDS}.get(name)
+    command = COMMANDS.get(name)
     if command is None:
         print(
             f"ERROR: the {name} phase is not implemented in pypack {__version__} yet",
@@ -72,7 +66,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             check_no_args(name, parsed.args)
         if not command.allow_root:
             refuse_root(name)
-        command.run(parsed, Context(api=api, environ=env, runner=default_runner()))
+        command.run(parsed, Context(api=api, environ=env, runner=ProcessRunner()))
     except HelpRequested as help_text:
         print(help_text)
         return ExitCode.SUCCESS
@@ -86,6 +80,23 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         log.LOGGER.debug("traceback", exc_info=True)
         return ExitCode.GENERIC
     return ExitCode.SUCCESS
+
+
+def refuse_root(name: str) -> None:
+    """The detector and builder never run as root, as in the reference lifecycle."""
+    if os.geteuid() == 0:
+        verb = {"detector": "detect", "builder": "build"}.get(name, name)
+        raise PypackError(f"failed to {verb}: refusing to run as root")
+
+
+def check_no_args(name: str, args: Sequence[str]) -> None:
+    """Phases without positional arguments refuse them (exit 3)."""
+    if args:
+        raise PypackError(
+            f"failed to parse arguments: received unexpected arguments for {name}: "
+            + " ".join(args),
+            exit_code=ExitCode.INVALID_ARGS,
+        )
 
 
 def run() -> None:

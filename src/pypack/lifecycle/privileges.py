@@ -30,6 +30,19 @@ def ensure_owner(uid: int, gid: int, paths: Iterable[Path | None]) -> None:
                 os.lchown(os.path.join(root, name), uid, gid)
 
 
+def give_tree(path: Path, uid: int, gid: int) -> None:
+    """Give everything under ``path`` to ``uid:gid`` (only as root; entries already theirs are
+    left alone)."""
+    if os.geteuid() != 0 or not path.exists():
+        return
+    for root, dirs, files in os.walk(path):
+        for name in (".", *dirs, *files):
+            entry = os.path.join(root, name)
+            st = os.lstat(entry)
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                os.lchown(entry, uid, gid)
+
+
 def run_as(uid: int, gid: int, *, keep_docker_socket: bool = False) -> None:
     """Become ``uid:gid`` for good (a no-op when already that user), with its HOME; with
     ``keep_docker_socket`` keep the socket's group, so the daemon stays reachable."""

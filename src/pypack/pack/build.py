@@ -19,16 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypack.errors import UserError
-from pypack.lifecycle.analyzer import analyze, choose_run_image
-from pypack.lifecycle.builder import Builder
-from pypack.lifecycle.buildpacks import BuildpackStore, check_buildpack_api, os_release_distro
 from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
-from pypack.lifecycle.detector import Detector, system_order
-from pypack.lifecycle.env import BuildEnv
-from pypack.lifecycle.execution import Execution
-from pypack.lifecycle.exporter import Exporter, ExportInputs, export, export_bases
+from pypack.lifecycle.creator import CreatorInputs, LifecyclePaths, create
 from pypack.lifecycle.images import ImageAccess
-from pypack.lifecycle.restorer import restore
+from pypack.lifecycle.phases.analyze import choose_run_image
+from pypack.lifecycle.privileges import give_tree
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.registry import RegistryError
 from pypack.pack.app_source import copy_app
@@ -36,19 +31,11 @@ from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.rootfs import unpack
-from pypack.pack.sandbox import BwrapRunner, Volume, chown_tree
-from pypack.spec.analyzed_toml import AnalyzedFile
-from pypack.spec.api import LATEST_PLATFORM_API
-from pypack.spec.group_toml import GroupElement, GroupFile
+from pypack.pack.sandbox import BwrapRunner, Volume
 from pypack.spec.labels import BuilderMetadataLabel
-from pypack.spec.metadata_toml import BuildMetadata
 from pypack.spec.module import ModuleRef
-from pypack.spec.order_toml import OrderFile
-from pypack.spec.plan_toml import PlanFile
 from pypack.spec.project_toml import ProjectBuildpack
-from pypack.spec.report_toml import ImageReport, ReportFile
 from pypack.spec.run_toml import RunFile, RunImageEntry
-from pypack.spec.system_toml import SystemFile
 
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
 HOST_CA_VARIABLES = (
@@ -190,9 +177,10 @@ def _build_in(
         platform / "env",
         plan,
         work / "extra" / "cnb" / "buildpacks",
+        work / "tmp",
     ):
         directory.mkdir(parents=True)
-    extra = ExtraBuildpacks(work / "extra", request.app, request.images.load, work)
+    extra = ExtraBuildpacks(work / "extra", request.app, request.images.load, work / "tmp")
     added: list[ModuleRef | None] = [extra.from_text(t) for t in request.buildpacks]
     if not request.buildpacks:
         added = [extra.from_project(entry) for entry in request.project_group]
@@ -205,148 +193,60 @@ def _build_in(
         env.update(dict.fromkeys(HOST_CA_VARIABLES, "/tmp/pypack-host-ca.crt"))
     for name, value in env.items():
         (platform / "env" / name).write_text(value)
-    chown_tree(work, uid, gid)
+    give_tree(work, uid, gid)
 
     request.images.outputs.update({request.image, request.previous_image or request.image})
-    access = ImageAccess(request.images, "local")
-    run_name = request.run_image or choose_run_image(run_images_of(builder, rootfs), request.image)
-    with _phase(say, "ANALYZING"):
-        analyzed = analyze(
-            access, image=request.image, previous_image=request.previous_image, run_image=run_name
-        )
-        analyzed.dump(layers / "analyzed.toml")
-    target = analyzed.run_image.target if analyzed.run_image else None
-    if target is not None and target.distro is None:
-        target.distro = os_release_distro(rootfs / "etc" / "os-release")
     base_env = dict(e.partition("=")[::2] for e in builder.config.config.env or [])
     base_env.update({k: v for k, v in os.environ.items() if k in PROXY_VARIABLES})
     base_env.setdefault("HOME", "/tmp")
-    runner = BwrapRunner(
-        rootfs,
-        work,
-        uid,
-        gid,
-        network=request.network,
-        volumes=request.volumes,
-        host_ca=request.host_ca,
-    )
-    execution = Execution(
-        store=BuildpackStore(extra.buildpacks_dir, rootfs / "cnb" / "buildpacks"),
-        runner=runner,
-        app_dir=workspace,
-        platform_dir=platform,
-        build_config_dir=rootfs / "cnb" / "build-config",
-        env=BuildEnv.from_environ(base_env),
-        platform_api=LATEST_PLATFORM_API,
-        plan_dir=plan,
-        run_target=target,
-    )
-    with _phase(say, "DETECTING"):
-        order = _order(rootfs, execution.store, added, pre, post)
-        group, entries = Detector(execution).detect(order)
-        GroupFile(group=group).dump(layers / "group.toml")
-        PlanFile(entries=entries).dump(layers / "plan.toml")
     cache: Cache = VolumeCache(request.cache_dir or home.cache_for(request.image))
     if request.cache_image:
         cache = ImageCache(request.images.registry, request.cache_image)
-    with _phase(say, "RESTORING"):
-        restore(
-            layers_dir=layers,
-            group=group,
-            analyzed=analyzed,
-            cache=None if request.clear_cache else cache,
-            skip_layers=request.clear_cache,
+    inputs = CreatorInputs(
+        paths=LifecyclePaths(
+            app=workspace,
+            layers=layers,
+            platform=platform,
+            buildpacks=(extra.buildpacks_dir, rootfs / "cnb" / "buildpacks"),
+            build_config=rootfs / "cnb" / "build-config",
+            order=rootfs / "cnb" / "order.toml",
+            run=rootfs / "cnb" / "run.toml",
+            system=rootfs / "cnb" / "system.toml",
+            report=request.report_dir / "report.toml" if request.report_dir else None,
             root=work,
-        )
-        chown_tree(layers, uid, gid)
-    with _phase(say, "BUILDING"):
-        metadata = Builder(execution, layers).build(group, entries)
-    with _phase(say, "EXPORTING"):
-        result = _export(
-            work,
-            layers,
-            workspace,
+            build_root=rootfs,
+            plans=plan,
+            scratch=work / "tmp",
+        ),
+        access=ImageAccess(request.images, "local"),
+        runner=BwrapRunner(
             rootfs,
-            analyzed,
-            group,
-            metadata,
+            work,
             uid,
             gid,
-            request,
-            access,
-            cache,
-        )
-    _write_outputs(request, layers, result)
-    return result
-
-
-def _write_outputs(request: BuildRequest, layers: Path, result: SaveResult) -> None:
-    """``--report-output-dir`` and ``--sbom-output-dir``."""
-    if request.report_dir is not None:
-        report = ImageReport(
-            tags=list(result.names), digest=result.digest, manifest_size=result.manifest_size
-        )
-        ReportFile(image=report).dump(request.report_dir / "report.toml")
-    if request.sbom_dir is not None and (layers / "sbom").is_dir():
-        shutil.copytree(layers / "sbom", request.sbom_dir / "sbom", dirs_exist_ok=True)
-
-
-def _order(
-    rootfs: Path,
-    store: BuildpackStore,
-    added: list[ModuleRef | None],
-    pre: list[ModuleRef],
-    post: list[ModuleRef],
-) -> list[list[ModuleRef]]:
-    order_file = OrderFile.load(rootfs / "cnb" / "order.toml")
-    builder_order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
-    order = plan_order(builder_order, added, pre, post)
-    for group in order:
-        for ref in group:
-            check_buildpack_api(store.lookup(ref.id, ref.version))
-    system_path = rootfs / "cnb" / "system.toml"
-    if system_path.is_file():
-        system = SystemFile.load(system_path).system
-        order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
-    return order
-
-
-def _export(
-    work: Path,
-    layers: Path,
-    workspace: Path,
-    rootfs: Path,
-    analyzed: AnalyzedFile,
-    group: list[GroupElement],
-    metadata: BuildMetadata,
-    uid: int,
-    gid: int,
-    request: BuildRequest,
-    access: ImageAccess,
-    cache: Cache,
-) -> SaveResult:
-    run_image, previous = export_bases(access, analyzed)
-    inputs = ExportInputs(
-        app_dir=workspace,
-        layers_dir=layers,
-        group=group,
-        metadata=metadata,
-        analyzed=analyzed,
-        platform_api=LATEST_PLATFORM_API,
+            network=request.network,
+            volumes=request.volumes,
+            host_ca=request.host_ca,
+        ),
+        build_env=base_env,
+        image=request.image,
+        tags=request.tags,
+        previous_image=request.previous_image,
+        run_image=request.run_image
+        or choose_run_image(run_images_of(builder, rootfs), request.image),
+        cache=cache,
+        skip_restore=request.clear_cache,
         uid=uid,
         gid=gid,
         process_type=request.default_process,
         created=request.creation_time,
-        root=work,
+        parallel_export=True,
+        compress_layers=request.compress_layers,
+        write_report=request.report_dir is not None,
+        order_transform=lambda order: plan_order(order, added, pre, post),
+        phase_log=lambda name: _phase(say, name),
     )
-    exporter = Exporter(inputs, compress=request.compress_layers)
-    exporter.scratch = Path(tempfile.mkdtemp(prefix="export-", dir=work))
-    return export(
-        exporter,
-        store=request.target,
-        run_image=run_image,
-        previous=previous,
-        names=[request.image, *request.tags],
-        cache=cache,
-        parallel=True,
-    )
+    result = create(inputs)
+    if request.sbom_dir is not None and (layers / "sbom").is_dir():
+        shutil.copytree(layers / "sbom", request.sbom_dir / "sbom", dirs_exist_ok=True)
+    return result

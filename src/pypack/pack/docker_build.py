@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from pypack.errors import ExitCode, PypackError, UserError
-from pypack.lifecycle.analyzer import choose_run_image
+from pypack.lifecycle.phases.analyze import choose_run_image
+from pypack.lifecycle.privileges import give_tree
 from pypack.oci.auth import Keychain
 from pypack.oci.daemon import DaemonImageStore, connect
 from pypack.oci.reference import parse_reference
@@ -23,7 +24,6 @@ from pypack.pack.app_source import copy_app
 from pypack.pack.build import BuildRequest, Say, run_images_of
 from pypack.pack.builder_create import NO_LIFECYCLE_LABEL
 from pypack.pack.home import Home
-from pypack.pack.sandbox import chown_tree
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 from pypack.spec.labels import BuilderMetadataLabel
 from pypack.spec.report_toml import ReportFile
@@ -108,7 +108,7 @@ def _run_creator(
     cache = request.cache_dir or Path(f"{home.cache_for(request.image)}-docker")
     cache.mkdir(parents=True, exist_ok=True)
     for path in (work, cache):
-        chown_tree(path, uid, gid)
+        give_tree(path, uid, gid)
     args = [
         "-app=/workspace", "-layers=/layers", "-platform=/platform", "-cache-dir=/cache",
         f"-run-image={run_name}", f"-uid={uid}", f"-gid={gid}", "-report=/layers/report.toml",

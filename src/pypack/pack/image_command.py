@@ -9,7 +9,7 @@ import click
 
 from pypack.errors import UserError
 from pypack.lifecycle.images import ImageAccess
-from pypack.lifecycle.rebaser import rebase as rebase_image
+from pypack.lifecycle.phases.rebase import rebase as rebase_image
 from pypack.oci.auth import Keychain
 from pypack.oci.image import Image, ImageStore
 from pypack.oci.stores import RegistryImageStore

@@ -190,16 +190,3 @@ def unsearchable_ancestor(path: Path, uid: int, gid: int) -> Path | None:
         if not allowed:
             return directory
     return None
-
-
-def chown_tree(path: Path, uid: int, gid: int) -> None:
-    """Give everything under ``path`` to ``uid:gid`` (only as root; entries already theirs are
-    left alone)."""
-    if os.geteuid() != 0 or not path.exists():
-        return
-    for root, dirs, files in os.walk(path):
-        for name in (".", *dirs, *files):
-            entry = os.path.join(root, name)
-            st = os.lstat(entry)
-            if (st.st_uid, st.st_gid) != (uid, gid):
-                os.lchown(entry, uid, gid)

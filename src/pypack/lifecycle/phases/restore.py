@@ -11,13 +11,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pypack.errors import PypackError
+from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.cache import Cache
+from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.privileges import give_tree
 from pypack.oci.extract import extract_layer
 from pypack.spec.analyzed_toml import AnalyzedFile
 from pypack.spec.cache_metadata import CacheMetadata
-from pypack.spec.group_toml import GroupElement
+from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
 from pypack.spec.layer_toml import LayerFile
 from pypack.spec.lifecycle_metadata import BuildpackLayer
@@ -85,3 +87,27 @@ def _restore_layer(
         LOGGER.warning("Failed to restore layer %r from the cache: %s", name, exc)
         shutil.rmtree(layer_dir, ignore_errors=True)
         toml_path.unlink(missing_ok=True)
+
+
+def restore_phase(inputs: CreatorInputs) -> None:
+    """The restorer: layer metadata from analyzed.toml and cached layers for group.toml.
+    Run as root (the daemonless platform), what it writes is given to the CNB user."""
+    paths = inputs.paths
+    try:
+        group = GroupFile.load(paths.group_file)
+    except SpecError as exc:
+        raise UserError(f"failed to read group file: {exc}") from None
+    analyzed_path = paths.analyzed_file
+    analyzed = AnalyzedFile.load(analyzed_path) if analyzed_path.is_file() else AnalyzedFile()
+    try:
+        restore(
+            layers_dir=paths.layers,
+            group=list(group.group),
+            analyzed=analyzed,
+            cache=None if inputs.skip_restore else inputs.cache,
+            skip_layers=inputs.skip_restore,
+            root=paths.root,
+        )
+    except PypackError as exc:
+        raise PypackError(f"failed to restore: {exc}", exit_code=ExitCode.RESTORE) from None
+    give_tree(paths.layers, inputs.uid, inputs.gid)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pypack.errors import ExitCode, PypackError
 from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.inputs import CreatorInputs, require_access
 from pypack.lifecycle.log import LOGGER
 from pypack.oci.image import Image
 from pypack.oci.reference import parse_reference
@@ -99,4 +100,24 @@ def analyze(
                 access.store.client(ref.registry).check_push_access(ref.repository)
             except PypackError as exc:
                 raise AnalyzeError(f"ensure registry write access to {name}: {exc}") from None
+    return analyzed
+
+
+def analyze_phase(inputs: CreatorInputs) -> AnalyzedFile:
+    """The analyzer: analyzed.toml for ``inputs.image``, its run image chosen from run.toml
+    unless the platform named one."""
+    access = require_access(inputs)
+    run_image = inputs.run_image
+    if not run_image:
+        run_path = inputs.paths.run
+        run_file = RunFile.load(run_path) if run_path.is_file() else RunFile()
+        run_image = choose_run_image(run_file, inputs.image)
+    analyzed = analyze(
+        access,
+        image=inputs.image,
+        previous_image=inputs.previous_image,
+        run_image=run_image,
+        tags=inputs.tags,
+    )
+    analyzed.dump(inputs.paths.analyzed_file)
     return analyzed

@@ -16,17 +16,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pypack.errors import ExitCode, PypackError, SpecError
-from pypack.lifecycle.buildpacks import Buildpack, target_matches
-from pypack.lifecycle.execution import Execution
+from pypack.errors import ExitCode, PypackError, SpecError, UserError
+from pypack.lifecycle.buildpacks import (
+    Buildpack,
+    BuildpackStore,
+    check_buildpack_api,
+    target_matches,
+)
+from pypack.lifecycle.execution import Execution, execution
+from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
 from pypack.spec.analyzed_toml import TargetMetadata
 from pypack.spec.api import ApiVersion
 from pypack.spec.build_plan import DetectPlan, PlanSections, Require
-from pypack.spec.group_toml import GroupElement
+from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
 from pypack.spec.module import ModuleRef
-from pypack.spec.plan_toml import PlanEntry
+from pypack.spec.order_toml import OrderFile
+from pypack.spec.plan_toml import PlanEntry, PlanFile
+from pypack.spec.system_toml import SystemFile
 
 PASS, FAIL, ERROR = 0, 100, -1
 
@@ -352,3 +360,39 @@ def system_order(
         after = [ModuleRef(id=r.id, version=r.version) for r in post if r.id not in ids]
         result.append([*before, *group, *after])
     return result
+
+
+def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEntry]]:
+    """The detector: the order (the builder's, changed by the platform, with system
+    buildpacks), the first group that passes, group.toml and plan.toml."""
+    paths = inputs.paths
+    order_path = paths.order_file
+    try:
+        order_file = OrderFile.load(order_path)
+    except SpecError as exc:
+        raise UserError(f"failed to read order file: {exc}") from None
+    if order_file.order_extensions:
+        raise PypackError(
+            f"{order_path}: image extensions (order-extensions) are not supported by the pypack "
+            "lifecycle; build with a builder without extensions",
+            exit_code=ExitCode.DETECT_GENERIC,
+        )
+    order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
+    if inputs.order_transform is not None:
+        order = inputs.order_transform(order)
+    store = BuildpackStore(*paths.buildpacks)
+    for group in order:
+        for ref in group:
+            check_buildpack_api(store.lookup(ref.id, ref.version))
+    if inputs.platform_api.at_least("0.15") and paths.system and paths.system.is_file():
+        system = SystemFile.load(paths.system).system
+        order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
+    with execution(inputs) as context:
+        selected, plan = Detector(context).detect(order)
+    GroupFile(group=selected).dump(paths.group_file)
+    if plan:
+        PlanFile(entries=plan).dump(paths.plan_file)
+    else:
+        paths.plan_file.parent.mkdir(parents=True, exist_ok=True)
+        paths.plan_file.write_bytes(b"")  # the reference lifecycle writes an empty file
+    return selected, plan

@@ -16,9 +16,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypack.errors import ExitCode, PypackError, SpecError
+from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.buildpacks import Buildpack, check_buildpack_api
-from pypack.lifecycle.execution import Execution
+from pypack.lifecycle.execution import Execution, execution
+from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
 from pypack.spec.api import ApiVersion
 from pypack.spec.bom import BomEntry
@@ -26,12 +27,12 @@ from pypack.spec.build_plan import Require
 from pypack.spec.build_toml import BuildFile
 from pypack.spec.buildpack_plan import BuildpackPlan
 from pypack.spec.buildpack_toml import SBOM_MEDIA_TYPES
-from pypack.spec.group_toml import GroupElement
+from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
 from pypack.spec.launch_toml import ImageLabel, LaunchFile, ProcessEntry, Slice
 from pypack.spec.layer_toml import LayerFile
 from pypack.spec.metadata_toml import BuildMetadata, Process
-from pypack.spec.plan_toml import PlanEntry
+from pypack.spec.plan_toml import PlanEntry, PlanFile
 
 NOT_LAYERS = frozenset({"launch.toml", "build.toml", "store.toml"})
 
@@ -261,3 +262,16 @@ def _plan_for(buildpack_id: str, plan: list[PlanEntry]) -> list[Require]:
 def _with_buildpack(entries: list[BomEntry] | None, buildpack: Buildpack) -> list[BomEntry]:
     element = GroupElement(id=buildpack.id, version=buildpack.version)
     return [entry.model_copy(update={"buildpack": element}) for entry in entries or []]
+
+
+def build_phase(inputs: CreatorInputs) -> BuildMetadata:
+    """The builder: every buildpack of group.toml builds its part of plan.toml; writes
+    ``config/metadata.toml``."""
+    paths = inputs.paths
+    try:
+        group = GroupFile.load(paths.group_file)
+        plan = PlanFile.load(paths.plan_file)
+    except SpecError as exc:
+        raise UserError(f"failed to read group or plan file: {exc}") from None
+    with execution(inputs) as context:
+        return Builder(context, paths.layers).build(list(group.group), list(plan.entries))

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypack import __version__
-from pypack.errors import ExitCode, PypackError, SpecError
+from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.cache import Cache
 from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.inputs import CreatorInputs, require_access
 from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
 from pypack.lifecycle.layer_tars import TarMaker
 from pypack.lifecycle.log import LOGGER
@@ -29,7 +30,7 @@ from pypack.oci.models import History
 from pypack.spec.analyzed_toml import AnalyzedFile
 from pypack.spec.api import ApiVersion
 from pypack.spec.cache_metadata import CacheMetadata
-from pypack.spec.group_toml import GroupElement
+from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
 from pypack.spec.layer_toml import LayerFile
 from pypack.spec.lifecycle_metadata import (
@@ -44,6 +45,7 @@ from pypack.spec.lifecycle_metadata import (
 )
 from pypack.spec.metadata_toml import BuildMetadata, BuildMetadataLabel, LauncherMetadata
 from pypack.spec.project_metadata import ProjectMetadataFile, ProjectMetadataLabel
+from pypack.spec.report_toml import ImageReport, ReportFile
 from pypack.spec.store_toml import StoreFile
 
 NOT_LAYERS = frozenset({"launch.toml", "build.toml", "store.toml"})
@@ -91,7 +93,8 @@ class Exporter:
 
     inputs: ExportInputs
     compress: bool
-    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pypack-export-")))
+    scratch: Path
+    """Where layer tars are written; the caller removes it."""
     _tars: dict[tuple[str, str], _LayerTar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -430,3 +433,62 @@ def source_date_epoch(environ: Mapping[str, str]) -> int | None:
     except ValueError:
         LOGGER.warning("Ignoring invalid SOURCE_DATE_EPOCH %r", raw)
         return None
+
+
+def export_phase(inputs: CreatorInputs) -> SaveResult:
+    """The exporter: the app image on the run image analyzed.toml names, saved under
+    ``inputs.image`` and its tags, and the cache; writes report.toml."""
+    access = require_access(inputs)
+    paths = inputs.paths
+    analyzed_path = paths.analyzed_file
+    analyzed = AnalyzedFile.load(analyzed_path) if analyzed_path.is_file() else AnalyzedFile()
+    try:
+        group = GroupFile.load(paths.group_file)
+        metadata = BuildMetadata.load(paths.layers / "config" / "metadata.toml")
+    except SpecError as exc:
+        raise UserError(f"failed to read build metadata: {exc}") from None
+    project_path = paths.project_metadata_file
+    project = ProjectMetadataFile.load(project_path) if project_path.is_file() else None
+    run_image, previous = export_bases(access, analyzed)
+    export_inputs = ExportInputs(
+        app_dir=paths.app,
+        layers_dir=paths.layers,
+        group=list(group.group),
+        metadata=metadata,
+        analyzed=analyzed,
+        platform_api=inputs.platform_api,
+        uid=inputs.uid,
+        gid=inputs.gid,
+        project=project,
+        process_type=inputs.process_type,
+        created=inputs.created,
+        exec_env=inputs.exec_env,
+        root=paths.root,
+    )
+    with tempfile.TemporaryDirectory(prefix="export-", dir=paths.scratch) as scratch:
+        exporter = Exporter(export_inputs, inputs.compress_layers, Path(scratch))
+        result = export(
+            exporter,
+            store=access.store,
+            run_image=run_image,
+            previous=previous,
+            names=[inputs.image, *inputs.tags],
+            cache=inputs.cache,
+            parallel=inputs.parallel_export,
+        )
+    if inputs.write_report:
+        write_report(paths.report_file, result, access)
+    return result
+
+
+def write_report(path: Path, result: SaveResult, access: ImageAccess) -> None:
+    """report.toml for a saved image, and the ``*** Images`` lines."""
+    report = ImageReport(tags=list(result.names))
+    if access.kind == "daemon":
+        report.image_id = result.image_id
+    else:
+        report.digest = result.digest
+        report.manifest_size = result.manifest_size
+    ReportFile(image=report).dump(path)
+    for name in result.names:
+        LOGGER.info("*** Images (%s):\n      %s", (result.digest or result.image_id)[7:19], name)

@@ -1,0 +1,199 @@
+"""What the phase binaries share: the common flags, the Platform API check, and turning parsed
+flags into :class:`~pypack.lifecycle.inputs.CreatorInputs`.
+
+Flags win over ``CNB_*`` variables, which win over defaults, as in the reference lifecycle
+(the flag table carries the variable and default of each flag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypack.errors import ApiError, ExitCode, PypackError, UserError
+from pypack.lifecycle import privileges
+from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
+from pypack.lifecycle.flags import Flag, Parsed
+from pypack.lifecycle.images import ImageAccess, image_access
+from pypack.lifecycle.inputs import CreatorInputs, LifecyclePaths
+from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.phases.export import source_date_epoch
+from pypack.lifecycle.runner import BuildpackRunner
+from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
+
+LAYERS, APP, PLATFORM = "/layers", "/workspace", "/platform"
+BUILDPACKS, BUILD_CONFIG = "/cnb/buildpacks", "/cnb/build-config"
+CNB_RUN, CNB_SYSTEM = "/cnb/run.toml", "/cnb/system.toml"
+
+COMMON = (
+    Flag("log-level", "CNB_LOG_LEVEL", "info"),
+    Flag("no-color", "CNB_NO_COLOR", boolean=True),
+    Flag("version", boolean=True),
+)
+IMAGE_FLAGS = (
+    Flag("daemon", "CNB_USE_DAEMON", boolean=True),
+    Flag("insecure-registry", "CNB_INSECURE_REGISTRIES", repeated=True, since="0.13"),
+    Flag("layout", "CNB_USE_LAYOUT", boolean=True),
+    Flag("layout-dir", "CNB_LAYOUT_DIR"),
+    Flag("uid", "CNB_USER_ID"),
+    Flag("gid", "CNB_GROUP_ID"),
+)
+
+
+@dataclass
+class Context:
+    """What every phase gets besides its flags."""
+
+    api: ApiVersion
+    environ: Mapping[str, str]
+    runner: BuildpackRunner
+
+
+@dataclass(frozen=True)
+class PhaseCommand:
+    """A phase binary: its flags, whether it may run as root, and what it does."""
+
+    name: str
+    flags: tuple[Flag, ...]
+    run: Callable[[Parsed, Context], None]
+    allow_root: bool = True
+    positional: bool = False
+
+
+def platform_api(environ: Mapping[str, str]) -> ApiVersion:
+    """``CNB_PLATFORM_API``, which must be set and supported (exit 11 otherwise)."""
+    raw = environ.get("CNB_PLATFORM_API", "")
+    if not raw:
+        raise ApiError(
+            "failed to get platform API version; please set 'CNB_PLATFORM_API' to specify the "
+            "desired platform API version",
+            exit_code=ExitCode.INCOMPATIBLE_PLATFORM_API,
+        )
+    try:
+        version = ApiVersion.parse(raw)
+    except ValueError:
+        raise ApiError(
+            f"failed to parse platform API '{raw}'", exit_code=ExitCode.INCOMPATIBLE_PLATFORM_API
+        ) from None
+    if version not in SUPPORTED_PLATFORM_APIS:
+        supported = ", ".join(str(v) for v in SUPPORTED_PLATFORM_APIS)
+        raise ApiError(
+            f"platform API version '{raw}' is incompatible with the lifecycle "
+            f"(supported: {supported})",
+            exit_code=ExitCode.INCOMPATIBLE_PLATFORM_API,
+        )
+    return version
+
+
+def path_flag(parsed: Parsed, name: str) -> Path | None:
+    """A path flag's value, None when unset."""
+    text = parsed.text(name)
+    return Path(text) if text else None
+
+
+def lifecycle_paths(parsed: Parsed, api: ApiVersion) -> LifecyclePaths:
+    """The paths the flags name, the container's defaults for the rest."""
+    system = parsed.text("system") or CNB_SYSTEM
+    return LifecyclePaths(
+        app=Path(parsed.text("app") or APP),
+        layers=Path(parsed.text("layers") or LAYERS),
+        platform=Path(parsed.text("platform") or PLATFORM),
+        buildpacks=(Path(parsed.text("buildpacks") or BUILDPACKS),),
+        build_config=Path(parsed.text("build-config") or BUILD_CONFIG),
+        order=path_flag(parsed, "order"),
+        run=Path(parsed.text("run") or CNB_RUN),
+        system=Path(system) if api.at_least("0.15") else None,
+        analyzed=path_flag(parsed, "analyzed"),
+        group=path_flag(parsed, "group"),
+        plan=path_flag(parsed, "plan"),
+        report=path_flag(parsed, "report"),
+        project_metadata=path_flag(parsed, "project-metadata"),
+    )
+
+
+def access_from(parsed: Parsed, environ: Mapping[str, str]) -> ImageAccess:
+    """The image store ``-daemon``, ``-layout`` or (by default) the registry."""
+    layout_dir = None
+    if parsed.flag("layout"):
+        mode = environ.get("CNB_EXPERIMENTAL_MODE", "").lower()
+        if mode not in ("warn", "quiet", "silent"):
+            raise UserError(
+                "experimental feature 'Layout' is not enabled; set CNB_EXPERIMENTAL_MODE=warn"
+            )
+        if mode == "warn":
+            LOGGER.warning("Platform requested experimental feature 'Layout'")
+        layout_dir = parsed.text("layout-dir") or "/layout-repo"
+    return image_access(
+        daemon=parsed.flag("daemon"),
+        layout_dir=layout_dir,
+        insecure=parsed.many("insecure-registry"),
+    )
+
+
+def cache_from(parsed: Parsed, access: ImageAccess) -> Cache | None:
+    """``-cache-image`` (in a registry) or ``-cache-dir``."""
+    cache_dir, cache_image = parsed.text("cache-dir"), parsed.text("cache-image")
+    if cache_image:
+        if access.kind == "daemon":
+            raise UserError("a cache image cannot live in the Docker daemon; use -cache-dir")
+        registry = image_access(
+            daemon=False, layout_dir=None, insecure=parsed.many("insecure-registry")
+        )
+        return ImageCache(registry.store, cache_image)
+    if cache_dir:
+        return VolumeCache(Path(cache_dir))
+    return None
+
+
+def drop_privileges(parsed: Parsed, environ: Mapping[str, str], *owned: Path | None) -> None:
+    """Give the volumes to ``-uid``/``-gid`` and become that user (when started as root)."""
+    uid, gid = privileges.cnb_ids(parsed.text("uid"), parsed.text("gid"), dict(environ))
+    privileges.ensure_owner(uid, gid, owned)
+    privileges.run_as(uid, gid, keep_docker_socket=parsed.flag("daemon"))
+
+
+def creator_inputs(
+    parsed: Parsed, context: Context, *, access: ImageAccess | None = None
+) -> CreatorInputs:
+    """The inputs every phase binary hands to its phase function."""
+    environ = context.environ
+    uid, gid = privileges.cnb_ids(parsed.text("uid"), parsed.text("gid"), dict(environ))
+    image = parsed.args[0] if parsed.args else ""
+    return CreatorInputs(
+        paths=lifecycle_paths(parsed, context.api),
+        access=access,
+        runner=context.runner,
+        platform_api=context.api,
+        build_env=environ,
+        image=image,
+        tags=parsed.many("tag") if parsed.many("tag") else parsed.args[1:],
+        previous_image=parsed.text("previous-image"),
+        run_image=parsed.text("run-image"),
+        cache=cache_from(parsed, access) if access is not None else None,
+        uid=uid,
+        gid=gid,
+        process_type=parsed.text("process-type"),
+        created=source_date_epoch(environ),
+        exec_env=environ.get("CNB_EXEC_ENV") or "production",
+        parallel_export=parsed.flag("parallel"),
+        compress_layers=access is not None and access.kind == "registry",
+    )
+
+
+def one_image(parsed: Parsed, name: str) -> None:
+    """Refuse anything but exactly one ``<image>`` argument (exit 3)."""
+    if len(parsed.args) != 1:
+        raise PypackError(
+            f"failed to parse arguments: {name} needs exactly one <image>, got {len(parsed.args)}",
+            exit_code=ExitCode.INVALID_ARGS,
+        )
+
+
+def at_least_one_image(parsed: Parsed) -> None:
+    """Refuse a run without an ``<image>`` argument (exit 3)."""
+    if not parsed.args:
+        raise PypackError(
+            "failed to parse arguments: at least one image is required",
+            exit_code=ExitCode.INVALID_ARGS,
+        )

@@ -1,0 +1,47 @@
+"""``detector``: flags → inputs → the detect phase (group.toml, plan.toml)."""
+
+from __future__ import annotations
+
+from pypack.lifecycle.cmd.common import (
+    APP,
+    BUILD_CONFIG,
+    BUILDPACKS,
+    CNB_RUN,
+    CNB_SYSTEM,
+    COMMON,
+    LAYERS,
+    PLATFORM,
+    Context,
+    PhaseCommand,
+    creator_inputs,
+)
+from pypack.lifecycle.flags import Flag, Parsed
+from pypack.lifecycle.inputs import banner
+from pypack.lifecycle.phases.detect import detect_phase
+
+FLAGS = (
+    *COMMON,
+    Flag("analyzed", "CNB_ANALYZED_PATH"),
+    Flag("app", "CNB_APP_DIR", APP),
+    Flag("buildpacks", "CNB_BUILDPACKS_DIR", BUILDPACKS),
+    Flag("build-config", "CNB_BUILD_CONFIG_DIR", BUILD_CONFIG),
+    Flag("extensions", "CNB_EXTENSIONS_DIR", "/cnb/extensions"),
+    Flag("generated", "CNB_GENERATED_DIR"),
+    Flag("group", "CNB_GROUP_PATH"),
+    Flag("layers", "CNB_LAYERS_DIR", LAYERS),
+    Flag("order", "CNB_ORDER_PATH"),
+    Flag("plan", "CNB_PLAN_PATH"),
+    Flag("platform", "CNB_PLATFORM_DIR", PLATFORM),
+    Flag("run", "CNB_RUN_PATH", CNB_RUN),
+    Flag("system", "CNB_SYSTEM_PATH", CNB_SYSTEM, since="0.15"),
+)
+
+
+def run(parsed: Parsed, context: Context) -> None:
+    """Detect the group and plan."""
+    with banner("DETECTING"):
+        inputs = creator_inputs(parsed, context)
+        detect_phase(inputs)
+
+
+COMMAND = PhaseCommand("detector", FLAGS, run, allow_root=False)

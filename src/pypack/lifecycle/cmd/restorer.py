@@ -1,0 +1,48 @@
+"""``restorer``: flags → inputs → the restore phase (layer metadata and cached layers)."""
+
+from __future__ import annotations
+
+from pypack.lifecycle.cmd.common import (
+    CNB_RUN,
+    COMMON,
+    IMAGE_FLAGS,
+    LAYERS,
+    Context,
+    PhaseCommand,
+    access_from,
+    creator_inputs,
+    drop_privileges,
+    path_flag,
+)
+from pypack.lifecycle.flags import Flag, Parsed
+from pypack.lifecycle.inputs import banner
+from pypack.lifecycle.phases.restore import restore_phase
+
+FLAGS = (
+    *COMMON,
+    *IMAGE_FLAGS,
+    Flag("analyzed", "CNB_ANALYZED_PATH"),
+    Flag("build-image", "CNB_BUILD_IMAGE"),
+    Flag("cache-dir", "CNB_CACHE_DIR"),
+    Flag("cache-image", "CNB_CACHE_IMAGE"),
+    Flag("generated", "CNB_GENERATED_DIR"),
+    Flag("group", "CNB_GROUP_PATH"),
+    Flag("layers", "CNB_LAYERS_DIR", LAYERS),
+    Flag("run", "CNB_RUN_PATH", CNB_RUN, since="0.14"),
+    Flag("skip-layers", "CNB_SKIP_LAYERS", boolean=True),
+)
+
+
+def run(parsed: Parsed, context: Context) -> None:
+    """Restore layer metadata and cached layers."""
+    with banner("RESTORING"):
+        access = access_from(parsed, context.environ)
+        inputs = creator_inputs(parsed, context, access=access)
+        inputs.skip_restore = parsed.flag("skip-layers")
+        drop_privileges(
+            parsed, context.environ, inputs.paths.layers, path_flag(parsed, "cache-dir")
+        )
+        restore_phase(inputs)
+
+
+COMMAND = PhaseCommand("restorer", FLAGS, run)

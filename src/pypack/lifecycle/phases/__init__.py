@@ -1,0 +1,1 @@
+"""The phases: logic only, collaborators (runner, image access, cache) come in the inputs."""
