@@ -10,14 +10,14 @@ cd "$repo"
 declare -A packages=(
   [dockerd]=docker.io [docker-registry]=docker-registry [skopeo]=skopeo [umoci]=umoci
   [bwrap]=bubblewrap [busybox]=busybox-static [mmdebstrap]=mmdebstrap [curl]=curl
-  [setpriv]=util-linux
+  [setpriv]=util-linux [newuidmap]=uidmap
 )
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 missing=()
 for tool in "${!packages[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -31,5 +31,15 @@ stamp=.venv/.pypack-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2> >(grep -v "is ignored: it is neither" >&2)
   touch "$stamp"
+fi
+# An unprivileged user builds stacks with mmdebstrap's unshare mode, which maps a range of
+# subordinate ids (/etc/subuid, /etc/subgid) for that user: give the invoking user one.
+user=${SUDO_USER:-$(id -un 2>/dev/null || echo root)}
+if [ "$user" != root ]; then
+  read -r -a subid_flags <<<"$(.venv/bin/python -m pypack.pack.rootless usermod-flags "$user")"
+  if [ ${#subid_flags[@]} -gt 0 ]; then
+    echo "setup: giving $user subordinate ids for rootless stack builds (usermod ${subid_flags[*]})" >&2
+    $sudo usermod "${subid_flags[@]}" "$user"
+  fi
 fi
 echo "setup: ready (.venv/bin/pypack $(.venv/bin/pypack --version 2>/dev/null | awk '{print $NF}'))" >&2

@@ -25,6 +25,7 @@ from pypack.oci.image import Image, SaveResult
 from pypack.oci.layers import LayerWriter, tar_file_info, write_layer_file
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.images import local_name
+from pypack.pack.rootless import RootlessCheck
 from pypack.spec.ids import escape_id
 
 
@@ -150,6 +151,7 @@ def debian_rootfs(
         raise UserError(
             "mmdebstrap is not installed (Debian package mmdebstrap); scripts/setup.sh installs it"
         )
+    mode = _mmdebstrap_mode(stack)
     cache.mkdir(parents=True, exist_ok=True)
     hooks = []
     for gid in sorted({u.gid for u in users}):
@@ -164,6 +166,7 @@ def debian_rootfs(
         "--quiet",
         "--variant=minbase",
         "--skip=output/dev",
+        *mode,
         f"--include={','.join(packages)}",
         *hooks,
     ]
@@ -180,6 +183,22 @@ def debian_rootfs(
         raise UserError(f"stack {stack.id}: mmdebstrap failed ({done.returncode}): {last}")
     partial.rename(target)
     return target
+
+
+def _mmdebstrap_mode(stack: StackDefinition) -> list[str]:
+    """No flag as root (mmdebstrap's root mode); ``--mode=unshare`` otherwise, once the machine
+    is known to offer what it needs — else one line naming each missing piece and its fix."""
+    if os.geteuid() == 0:
+        return []
+    check = RootlessCheck.probe()
+    problems = check.problems()
+    if problems:
+        who = f"{check.user} (uid {check.uid})" if check.user else f"uid {check.uid}"
+        raise UserError(
+            f"stack {stack.id}: mmdebstrap cannot build it as {who} without root: "
+            + "; ".join(problems)
+        )
+    return ["--mode=unshare"]
 
 
 def _debian_images(stack: StackDefinition, cache: Path, refresh: bool) -> tuple[Image, Image]:
