@@ -374,11 +374,32 @@ def test_docker_builds_with_the_creator_in_a_container(
     assert "[creator] ===> EXPORTING" in built.stdout
     ran = docker("run", "--rm", "--network", "none", "pypack-test/docker-app:1")
     assert ran.stdout == "hello: built by the creator\n"
+    _docker_passes_on_buildpacks_volumes_and_outputs(stack, app)
     refused = stack.pypack(
         "build", "x/y:1", "--docker", "--builder", "test/builder:1", "--path", str(app), check=False
     )
     assert refused.returncode == 1
     assert "has no lifecycle that runs in its build image" in refused.stderr
+
+
+def _docker_passes_on_buildpacks_volumes_and_outputs(stack: Stack, app: Path) -> None:
+    """--buildpack, --volume and --report-output-dir reach the creator's container."""
+    added = write_buildpack(
+        stack.root / "docker-added",
+        "test/docker-added",
+        '#!/bin/sh\necho "added ran as $(id -u), volume: $(cat /data/msg.txt)"\n',
+    )
+    data = stack.root / "docker-data"
+    data.mkdir()
+    (data / "msg.txt").write_text("from the host")
+    report = stack.root / "docker-report"
+    built = stack.pypack(
+        "build", "pypack-test/docker-added:1", "--docker", "--builder", "test/debian-builder:1",
+        "--path", str(app), "--buildpack", str(added), "--volume", f"{data}:/data:ro",
+        "--report-output-dir", str(report), "--uid", "1234",
+    )  # fmt: skip
+    assert "[creator] added ran as 1234, volume: from the host" in built.stdout
+    assert (report / "report.toml").read_text().count("pypack-test/docker-added:1") == 1
 
 
 def test_case_37_builder_create_output(stack: Stack, tmp_path: Path) -> None:

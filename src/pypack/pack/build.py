@@ -22,16 +22,18 @@ from pypack.errors import UserError
 from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
 from pypack.lifecycle.creator import CreatorInputs, LifecyclePaths, create
 from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.inputs import OrderTransform
 from pypack.lifecycle.phases.analyze import choose_run_image
 from pypack.lifecycle.privileges import give_tree
 from pypack.oci.image import Image, ImageStore, SaveResult
+from pypack.oci.reference import LAYOUT_PREFIX
 from pypack.oci.registry import RegistryError
 from pypack.pack.app_source import copy_app
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.rootfs import unpack
-from pypack.pack.sandbox import BwrapRunner, Volume
+from pypack.pack.sandbox import HOST_CA_MOUNT, BwrapRunner, Volume
 from pypack.spec.labels import BuilderMetadataLabel
 from pypack.spec.module import ModuleRef
 from pypack.spec.project_toml import ProjectBuildpack
@@ -79,6 +81,8 @@ class BuildRequest:
     cache_image: str | None = None
     """A registry image to keep the build cache in, instead of a directory."""
     report_dir: Path | None = None
+    insecure: tuple[str, ...] = ()
+    """Registries to reach over plain http."""
     sbom_dir: Path | None = None
     compress_layers: bool = False
     """Gzip new layers (for a registry); the local store and the daemon keep them plain."""
@@ -95,13 +99,16 @@ def _phase(say: Say, name: str) -> Iterator[None]:
     say(f"     {name.lower()} done in {time.monotonic() - started:.2f} s")
 
 
-def _builder_ids(builder: Image) -> tuple[int, int]:
+def cnb_ids(request: BuildRequest, builder: Image) -> tuple[int, int]:
+    """The CNB uid/gid: ``--uid``/``--gid``, else the builder's ``CNB_USER_ID``/``CNB_GROUP_ID``."""
     try:
-        return int(builder.env("CNB_USER_ID") or ""), int(builder.env("CNB_GROUP_ID") or "")
+        uid = request.uid if request.uid is not None else int(builder.env("CNB_USER_ID") or "")
+        gid = request.gid if request.gid is not None else int(builder.env("CNB_GROUP_ID") or "")
     except ValueError:
         raise UserError(
             f"builder {builder.name}: its image must set CNB_USER_ID and CNB_GROUP_ID"
         ) from None
+    return uid, gid
 
 
 def run_images_of(builder: Image, rootfs: Path | None) -> RunFile:
@@ -123,6 +130,14 @@ def run_images_of(builder: Image, rootfs: Path | None) -> RunFile:
     return RunFile.load(run_toml) if run_toml and run_toml.is_file() else RunFile()
 
 
+def run_image_for(request: BuildRequest, builder: Image, rootfs: Path | None) -> str:
+    """``--run-image``, else the builder's run image (or its mirror on the app's registry)."""
+    if request.run_image:
+        return request.run_image
+    on_registry = "" if request.image.startswith(LAYOUT_PREFIX) else request.image
+    return choose_run_image(run_images_of(builder, rootfs), on_registry)
+
+
 def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
     """Build ``request.image`` and save it to ``request.target``."""
     images = request.images
@@ -139,11 +154,7 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
                 "or create it with pypack builder create"
             )
         builder.name = request.builder
-        uid, gid = _builder_ids(builder)
-        uid, gid = (
-            request.uid if request.uid is not None else uid,
-            request.gid if request.gid is not None else gid,
-        )
+        uid, gid = cnb_ids(request, builder)
         rootfs = unpack(builder, home.rootfs)
         if not (rootfs / "cnb" / "order.toml").is_file():
             raise UserError(
@@ -157,6 +168,69 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@dataclass
+class WorkTree:
+    """A build's work directory, laid out the same for every platform: ``workspace/`` (the
+    app), ``layers/``, ``platform/env/``, ``plan/``, ``extra/cnb/buildpacks/`` (buildpacks the
+    build adds) and ``tmp/``."""
+
+    root: Path
+    order_transform: OrderTransform
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    @property
+    def layers(self) -> Path:
+        return self.root / "layers"
+
+    @property
+    def platform(self) -> Path:
+        return self.root / "platform"
+
+    @property
+    def plans(self) -> Path:
+        return self.root / "plan"
+
+    @property
+    def extra_buildpacks(self) -> Path:
+        return self.root / "extra" / "cnb" / "buildpacks"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    def added_buildpacks(self) -> list[Path]:
+        """The ``<id>/<version>`` directories of the buildpacks this build adds."""
+        return sorted(p for p in self.extra_buildpacks.glob("*/*") if p.is_dir())
+
+
+def prepare_work(work: Path, request: BuildRequest, uid: int, gid: int, say: Say) -> WorkTree:
+    """Lay out ``work`` for ``request``: the app copied (project.toml filters applied), the
+    platform env, the buildpacks the build adds and the order change they make; everything
+    given to the CNB user."""
+    os.chmod(work, 0o755)
+    for directory in ("workspace", "layers", "platform/env", "plan", "extra/cnb/buildpacks", "tmp"):
+        (work / directory).mkdir(parents=True)
+    extra = ExtraBuildpacks(work / "extra", request.app, request.images.load, work / "tmp")
+    added: list[ModuleRef | None] = [extra.from_text(t) for t in request.buildpacks]
+    if not request.buildpacks:
+        added = [extra.from_project(entry) for entry in request.project_group]
+    pre = [extra.from_project(entry) for entry in request.pre]
+    post = [extra.from_project(entry) for entry in request.post]
+    tree = WorkTree(work, lambda order: plan_order(order, added, pre, post))
+    copied = copy_app(request.app, tree.workspace, include=request.include, exclude=request.exclude)
+    say(f"     app: {copied} files from {request.app}")
+    env = dict(request.env)
+    if request.host_ca is not None:
+        env.update(dict.fromkeys(HOST_CA_VARIABLES, HOST_CA_MOUNT))
+    for name, value in env.items():
+        (tree.platform / "env" / name).write_text(value)
+    give_tree(work, uid, gid)
+    return tree
+
+
 def _build_in(
     work: Path,
     rootfs: Path,
@@ -167,61 +241,51 @@ def _build_in(
     home: Home,
     say: Say,
 ) -> SaveResult:
-    os.chmod(work, 0o755)
-    workspace, layers, platform, plan = (
-        work / d for d in ("workspace", "layers", "platform", "plan")
-    )
-    for directory in (
-        workspace,
-        layers,
-        platform / "env",
-        plan,
-        work / "extra" / "cnb" / "buildpacks",
-        work / "tmp",
-    ):
-        directory.mkdir(parents=True)
-    extra = ExtraBuildpacks(work / "extra", request.app, request.images.load, work / "tmp")
-    added: list[ModuleRef | None] = [extra.from_text(t) for t in request.buildpacks]
-    if not request.buildpacks:
-        added = [extra.from_project(entry) for entry in request.project_group]
-    pre = [extra.from_project(entry) for entry in request.pre]
-    post = [extra.from_project(entry) for entry in request.post]
-    copied = copy_app(request.app, workspace, include=request.include, exclude=request.exclude)
-    say(f"     app: {copied} files from {request.app}")
-    env = dict(request.env)
-    if request.host_ca is not None:
-        env.update(dict.fromkeys(HOST_CA_VARIABLES, "/tmp/pypack-host-ca.crt"))
-    for name, value in env.items():
-        (platform / "env" / name).write_text(value)
-    give_tree(work, uid, gid)
-
+    tree = prepare_work(work, request, uid, gid, say)
     request.images.outputs.update({request.image, request.previous_image or request.image})
+    result = create(daemonless_inputs(request, tree, rootfs, builder, (uid, gid), home, say))
+    copy_sbom(tree, request.sbom_dir)
+    return result
+
+
+def daemonless_inputs(
+    request: BuildRequest,
+    tree: WorkTree,
+    rootfs: Path,
+    builder: Image,
+    ids: tuple[int, int],
+    home: Home,
+    say: Say,
+) -> CreatorInputs:
+    """Every option of ``request`` as the lifecycle's inputs: host paths of the work tree and
+    the unpacked builder, the bubblewrap runner, the platform's image stores and cache."""
+    uid, gid = ids
     base_env = dict(e.partition("=")[::2] for e in builder.config.config.env or [])
     base_env.update({k: v for k, v in os.environ.items() if k in PROXY_VARIABLES})
     base_env.setdefault("HOME", "/tmp")
     cache: Cache = VolumeCache(request.cache_dir or home.cache_for(request.image))
     if request.cache_image:
         cache = ImageCache(request.images.registry, request.cache_image)
-    inputs = CreatorInputs(
+    return CreatorInputs(
         paths=LifecyclePaths(
-            app=workspace,
-            layers=layers,
-            platform=platform,
-            buildpacks=(extra.buildpacks_dir, rootfs / "cnb" / "buildpacks"),
+            app=tree.workspace,
+            layers=tree.layers,
+            platform=tree.platform,
+            buildpacks=(tree.extra_buildpacks, rootfs / "cnb" / "buildpacks"),
             build_config=rootfs / "cnb" / "build-config",
             order=rootfs / "cnb" / "order.toml",
             run=rootfs / "cnb" / "run.toml",
             system=rootfs / "cnb" / "system.toml",
             report=request.report_dir / "report.toml" if request.report_dir else None,
-            root=work,
+            root=tree.root,
             build_root=rootfs,
-            plans=plan,
-            scratch=work / "tmp",
+            plans=tree.plans,
+            scratch=tree.tmp,
         ),
         access=ImageAccess(request.images, "local"),
         runner=BwrapRunner(
             rootfs,
-            work,
+            tree.root,
             uid,
             gid,
             network=request.network,
@@ -232,8 +296,7 @@ def _build_in(
         image=request.image,
         tags=request.tags,
         previous_image=request.previous_image,
-        run_image=request.run_image
-        or choose_run_image(run_images_of(builder, rootfs), request.image),
+        run_image=run_image_for(request, builder, rootfs),
         cache=cache,
         skip_restore=request.clear_cache,
         uid=uid,
@@ -243,10 +306,12 @@ def _build_in(
         parallel_export=True,
         compress_layers=request.compress_layers,
         write_report=request.report_dir is not None,
-        order_transform=lambda order: plan_order(order, added, pre, post),
+        order_transform=tree.order_transform,
         phase_log=lambda name: _phase(say, name),
     )
-    result = create(inputs)
-    if request.sbom_dir is not None and (layers / "sbom").is_dir():
-        shutil.copytree(layers / "sbom", request.sbom_dir / "sbom", dirs_exist_ok=True)
-    return result
+
+
+def copy_sbom(tree: WorkTree, sbom_dir: Path | None) -> None:
+    """``--sbom-output-dir``: the build's SBOM files (``layers/sbom``) copied out."""
+    if sbom_dir is not None and (tree.layers / "sbom").is_dir():
+        shutil.copytree(tree.layers / "sbom", sbom_dir / "sbom", dirs_exist_ok=True)

@@ -161,6 +161,9 @@ def build(
 
     if publish and daemon:
         raise UserError("--publish and --daemon are exclusive; choose where the image goes")
+    if image.startswith(LAYOUT_PREFIX) and (publish or daemon):
+        flag = "--publish" if publish else "--daemon"
+        raise UserError(f"{image}: an oci: image goes to that OCI layout; drop {flag}")
     if cache_image and not publish:
         raise UserError("--cache-image needs --publish: the cache image lives in a registry")
     if not app.is_dir():
@@ -226,14 +229,11 @@ def build(
         cache_image=cache_image,
         report_dir=report_output_dir,
         sbom_dir=sbom_output_dir,
+        insecure=insecure,
     )
     if use_docker:
         from pypack.pack.docker_build import docker_build
 
-        if image.startswith(LAYOUT_PREFIX):
-            raise UserError(
-                "--docker exports into the daemon or, with --publish, a registry; not oci:"
-            )
         identifier = docker_build(request, home, click.echo, publish=publish)
         click.echo(f"Successfully built image {image} ({identifier})")
         return

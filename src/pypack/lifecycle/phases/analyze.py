@@ -49,13 +49,15 @@ def image_target(image: Image) -> TargetMetadata:
 
 def choose_run_image(run_file: RunFile, app_image: str) -> str:
     """The run image from run.toml: the first entry's image or mirror on the app image's
-    registry, else its image."""
+    registry, else its image (also when ``app_image`` is empty: an image with no registry)."""
     if not run_file.images:
         raise PypackError(
             "-run-image is required when there is no run metadata available",
             exit_code=ExitCode.INVALID_ARGS,
         )
     entry = run_file.images[0]
+    if not app_image:
+        return entry.image
     registry = parse_reference(app_image).registry
     for candidate in (entry.image, *(entry.mirrors or [])):
         if parse_reference(candidate).registry == registry:
