@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
 from pypack.pack.images import local_name
 from tests.conftest import tool
-from tests.e2e.conftest import run_pypack
+from tests.e2e.conftest import PYPACK, pypack_env, run_pypack
 
 pytestmark = pytest.mark.e2e
 
@@ -535,3 +536,52 @@ def test_added_buildpacks_and_inline_scripts(stack: Stack) -> None:
     )
     assert "writable /layers/probe" in probe.stdout  # the added buildpack replaced the group
     assert "inline ran" in probe.stdout  # project.toml post buildpacks still run
+
+
+def _leftovers(home: Path, tmp: Path) -> list[str]:
+    """What a finished command left behind: anything in its TMPDIR, work directories under the
+    home's builds/, and half-written blobs or cache staging."""
+    found = [str(p) for p in tmp.iterdir()]
+    builds = home / "builds"
+    found += [str(p) for p in builds.iterdir()] if builds.is_dir() else []
+    for pattern in (".incoming-*", ".writing-*", "*.tmp", "staging"):
+        found += [str(p) for p in home.rglob(pattern) if "rootfs" not in p.parts]
+    return found
+
+
+def test_builds_leave_nothing_behind(stack: Stack, registry: str, docker_client: object) -> None:
+    tmp = stack.root / "tmpdir"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp)}
+    app = stack.app("tidy-app", "tidy")
+    common = ("--builder", "test/builder:1", "--path", str(app))
+    for args in (
+        ("test/tidy:1",),
+        ("test/tidy:1",),  # with a previous image
+        ("pypack-test/tidy:1", "--daemon"),
+        ("pypack-test/tidy:1", "--daemon"),  # the previous image is read from the daemon
+        (f"{registry}/test/tidy:1", "--publish", "--insecure-registry", registry),
+        (f"oci:{stack.root / 'tidy-layout'}:1",),
+    ):
+        run_pypack(stack.home, "build", *args, *common, env=env)
+        assert _leftovers(stack.home, tmp) == [], args
+    failing = write_buildpack(stack.root / "tidy-bps", "test/fails", "#!/bin/sh\nexit 7\n")
+    failed = run_pypack(
+        stack.home, "build", "test/tidy:2", *common, "--buildpack", str(failing),
+        check=False, env=env,
+    )  # fmt: skip
+    assert failed.returncode != 0
+    assert _leftovers(stack.home, tmp) == []
+    slow = write_buildpack(stack.root / "tidy-bps", "test/slow", "#!/bin/sh\nsleep 60\n")
+    with subprocess.Popen(
+        [PYPACK, "build", "test/tidy:3", *common, "--buildpack", str(slow)],
+        stdout=subprocess.PIPE, text=True, env=pypack_env(stack.home, env),
+    ) as interrupted:  # fmt: skip
+        assert interrupted.stdout is not None
+        for line in interrupted.stdout:
+            if "===> BUILDING" in line:
+                interrupted.send_signal(signal.SIGINT)
+                break
+        assert interrupted.wait(timeout=30) != 0
+    assert _leftovers(stack.home, tmp) == []
+    assert not LayoutImageStore(Home(stack.home).images).exists(local_name("test/tidy:3"))

@@ -13,6 +13,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -68,16 +69,14 @@ class _DaemonLayers:
 
     def _export(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="pypack-daemon-"))
+        # removed when this image is collected or, at the latest, when the process exits
+        weakref.finalize(self, shutil.rmtree, self._dir, True)
         stream = reader(iter(self._client.api.get_image(self._image_id, chunk_size=_CHUNK)))
         extract_layer(stream, self._dir, whiteouts=False, same_owner=False, source="docker save")
         manifest = json.loads((self._dir / "manifest.json").read_text())[0]
         config = json.loads((self._dir / manifest["Config"]).read_text())
         for diff_id, name in zip(config["rootfs"]["diff_ids"], manifest["Layers"], strict=True):
             self._files[diff_id] = self._dir / name
-
-    def __del__(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class DaemonImageStore:
