@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def work_directory(prefix: str, parent: Path | None = None) -> Iterator[Path]:
+    """A fresh directory for a command's temporary files (in ``parent``, default the temp
+    directory), removed with everything in it when the block ends: on success, on an error and
+    on Ctrl-C (KeyboardInterrupt) alike."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> None:

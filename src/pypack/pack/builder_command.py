@@ -41,8 +41,9 @@ def create(
         name,
         load=images.load,
         target=images,
-        rootfs_cache=home.rootfs,
+        wheel_cache=home.wheels,
         warn=lambda text: click.echo(f"Warning: {text}", err=True),
+        say=lambda text: click.echo(text, err=True),
     )
     click.echo(f"Successfully created builder {name} ({result.digest})")
 

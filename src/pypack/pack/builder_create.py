@@ -1,29 +1,34 @@
 """``pypack builder create``: a CNB builder image from pack's builder.toml.
 
 Layers, in pack's order: default directories, the pypack lifecycle (when the build image has a
-matching python3), one layer per buildpack at ``/cnb/buildpacks/<escaped id>/<version>``, then
-``/cnb/order.toml``, ``/cnb/system.toml``, ``/cnb/stack.toml``, ``/cnb/run.toml`` and the
-operator env in ``/cnb/build-config/env``. Labels: ``io.buildpacks.builder.metadata``,
-``io.buildpacks.buildpack.layers``, ``io.buildpacks.buildpack.order`` and an empty
-``io.buildpacks.extension.layers`` (Tekton reads it).
+python3; its dependencies are wheels built for that interpreter), one layer per buildpack at
+``/cnb/buildpacks/<escaped id>/<version>``, then ``/cnb/order.toml``, ``/cnb/system.toml``,
+``/cnb/stack.toml``, ``/cnb/run.toml`` and the operator env in ``/cnb/build-config/env``.
+Labels: ``io.buildpacks.builder.metadata``, ``io.buildpacks.buildpack.layers``,
+``io.buildpacks.buildpack.order`` and an empty ``io.buildpacks.extension.layers`` (Tekton
+reads it).
+
+Every temporary file (layer tars, unpacked buildpacks, pip's downloads) lives in one work
+directory that is removed however the command ends.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from pypack import __version__
 from pypack.errors import UserError
+from pypack.fsutil import work_directory
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
+from pypack.pack.image_python import probe
 from pypack.pack.lifecycle_layer import add_lifecycle
-from pypack.pack.rootfs import unpack
+from pypack.pack.lifecycle_wheels import check_supported, lifecycle_wheels
 from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, SUPPORTED_PLATFORM_APIS
 from pypack.spec.builder_toml import BuilderConfig, BuilderModule
 from pypack.spec.labels import (
@@ -45,19 +50,6 @@ from pypack.spec.stack_toml import StackFile, StackRunImage
 from pypack.spec.system_toml import SystemFile
 
 NO_LIFECYCLE_LABEL = "io.pypack.builder.daemonless-only"
-
-
-def _python_version(rootfs: Path) -> tuple[int, int] | None:
-    """The ``python3`` of a build image rootfs, from ``/usr/lib/python3.N`` and the binary."""
-    binary = rootfs / "usr" / "bin" / "python3"
-    if not (binary.exists() or binary.is_symlink()):
-        return None
-    versions = []
-    for path in (rootfs / "usr" / "lib").glob("python3.*"):
-        match = re.fullmatch(r"python3\.(\d+)", path.name)
-        if match and path.is_dir():
-            versions.append((3, int(match.group(1))))
-    return max(versions) if versions else None
 
 
 def _fetch(
@@ -118,10 +110,27 @@ def create_builder(
     *,
     load: Callable[[str], Image | None],
     target: ImageStore,
-    rootfs_cache: Path,
+    wheel_cache: Path,
     warn: Callable[[str], None],
+    say: Callable[[str], None] = lambda _text: None,
 ) -> SaveResult:
-    """Make the builder image ``name`` from ``config`` and save it to ``target``."""
+    """Make the builder image ``name`` from ``config`` and save it to ``target``; the
+    lifecycle's wheels come from (or go to) ``wheel_cache``."""
+    with work_directory("pypack-builder-") as scratch:
+        return _create(config, config_dir, name, load, target, wheel_cache, warn, say, scratch)
+
+
+def _create(
+    config: BuilderConfig,
+    config_dir: Path,
+    name: str,
+    load: Callable[[str], Image | None],
+    target: ImageStore,
+    wheel_cache: Path,
+    warn: Callable[[str], None],
+    say: Callable[[str], None],
+    scratch: Path,
+) -> SaveResult:
     build_image = load(config.build_image)
     if build_image is None:
         raise UserError(
@@ -130,15 +139,19 @@ def create_builder(
     if not build_image.env("CNB_USER_ID") or not build_image.env("CNB_GROUP_ID"):
         raise UserError(f"build image {config.build_image!r} must set CNB_USER_ID and CNB_GROUP_ID")
     uid, gid = int(build_image.env("CNB_USER_ID") or 0), int(build_image.env("CNB_GROUP_ID") or 0)
-    rootfs = unpack(build_image, rootfs_cache)
-    python = _python_version(rootfs)
-    with_lifecycle = python == sys.version_info[:2]
-    scratch = Path(tempfile.mkdtemp(prefix="pypack-builder-"))
+    where = f"build image {config.build_image}"
+    python = probe(build_image, where)
+    wheels: list[Path] = []
+    if python is not None:
+        check_supported(python, where)
+        wheels = lifecycle_wheels(python, wheel_cache, scratch, say)
+    with_lifecycle = python is not None
     image = build_image.copy()
     image.source = None
+    numbers = itertools.count(1)
 
     def layer(fill: Callable[[LayerWriter], None], created_by: str) -> str:
-        path = Path(tempfile.mkstemp(dir=scratch, suffix=".tar")[1])
+        path = scratch / f"layer-{next(numbers)}.tar"
         info = write_layer_file(path, fill)
         image.add_layer(path, info, created_by=created_by)
         return info.diff_id
@@ -151,13 +164,12 @@ def create_builder(
             writer.add_dir(directory)
 
     layer(default_dirs, "pypack: default directories")
-    if with_lifecycle:
-        layer(add_lifecycle, f"pypack: lifecycle {__version__}")
+    if python is not None:
+        lifecycle = functools.partial(add_lifecycle, python=python.executable, wheels=wheels)
+        layer(lifecycle, f"pypack: lifecycle {__version__} for Python {python.version_text}")
     else:
-        found = ".".join(map(str, python)) if python else "none"
         warn(
-            f"build image {config.build_image} has python3 {found}, not "
-            f"{sys.version_info.major}.{sys.version_info.minor}: this builder works only with the "
+            f"{where} has no python3 for the lifecycle: this builder works only with the "
             "daemonless platform (pypack build), not with --docker or other CNB platforms"
         )
     buildpacks: list[PackagedBuildpack] = []

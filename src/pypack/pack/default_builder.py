@@ -67,8 +67,9 @@ def ensure_default_builder(home: Home, say: Callable[[str], None]) -> str:
         DEFAULT_BUILDER,
         load=images.load,
         target=images,
-        rootfs_cache=home.rootfs,
+        wheel_cache=home.wheels,
         warn=lambda text: say(f"  warning: {text}"),
+        say=lambda text: say(f"  {text}"),
     )
     key_file.write_text(key + "\n")
     say(f"Default builder ready after {time.monotonic() - started:.0f} s; later builds reuse it")

@@ -2,7 +2,8 @@
 
 ``$PYPACK_HOME`` (default ``~/.local/share/pypack``) holds ``images/`` (one OCI image layout
 for every local image), ``rootfs/`` (builder filesystems by image ID), ``cache/`` (a volume
-cache per app image name), ``builds/`` (work directories of builds in progress) and
+cache per app image name), ``builds/`` (work directories of builds in progress),
+``lifecycle-wheels/`` (the lifecycle's dependencies per build-image Python, for builders) and
 ``config.toml``.
 """
 
@@ -46,6 +47,11 @@ class Home:
     def rootfs(self) -> Path:
         """Where builder filesystems are unpacked."""
         return self.root / "rootfs"
+
+    @property
+    def wheels(self) -> Path:
+        """Wheel sets of the lifecycle's dependencies, one per build-image Python."""
+        return self.root / "lifecycle-wheels"
 
     @property
     def builds(self) -> Path:
