@@ -3,13 +3,12 @@ the ones installed Python packages offer."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import click
 
 from pypack.errors import UserError
+from pypack.fsutil import work_directory
 from pypack.pack.home import Home, default_home
 from pypack.pack.pull_policy import PULL_POLICIES
 
@@ -73,13 +72,10 @@ def package(
     config = PackageConfig.load(config_path)
     home = Home(default_home())
     images = platform_images(home, publish=publish, pull_policy=pull_policy, insecure=insecure)
-    scratch = Path(tempfile.mkdtemp(prefix="pypack-package-"))
-    try:
+    with work_directory("pypack-package-") as scratch:
         image = make_package(config, config_path.parent, images.load, scratch)
         if output_format == "file":
             digest = write_cnb(image, Path(name), scratch)
         else:
             digest = images.save(image, [name]).digest
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     click.echo(f"Successfully packaged {name} ({digest})")

@@ -9,6 +9,7 @@ are — no buildpack is re-tarred.
 
 from __future__ import annotations
 
+import os
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -84,7 +85,9 @@ def buildpack_layer(directory: Path, scratch: Path) -> tuple[BuildpackDescriptor
         writer.add_dir(base)
         writer.add_tree(directory, f"{base}/{info.version}", uid=0, gid=0)
 
-    path = Path(tempfile.mkstemp(dir=scratch, suffix=".tar")[1])
+    fd, name = tempfile.mkstemp(dir=scratch, prefix="layer-", suffix=".tar")
+    os.close(fd)
+    path = Path(name)
     return descriptor, path, write_layer_file(path, fill)
 
 
@@ -139,13 +142,18 @@ def write_cnb(image: Image, path: Path, scratch: Path) -> str:
     directory = Path(tempfile.mkdtemp(prefix="cnb-out-", dir=scratch))
     result = LayoutImageStore(LayoutStore(directory)).save(image, [CNB_FILE_TAG])
     partial = path.with_name(path.name + ".partial")
-    with tarfile.open(partial, "w") as archive:
-        for item in sorted(directory.rglob("*")):
-            relative = item.relative_to(directory)
-            if relative.name.startswith("."):
-                continue
-            archive.add(item, arcname=str(relative), recursive=False)
-    partial.replace(path)
+    try:
+        with tarfile.open(partial, "w") as archive:
+            for item in sorted(directory.rglob("*")):
+                relative = item.relative_to(directory)
+                if relative.name.startswith("."):
+                    continue
+                archive.add(item, arcname=str(relative), recursive=False)
+        partial.replace(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the .cnb file: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
     return result.digest
 
 
