@@ -19,8 +19,8 @@ def stack() -> None:
     "--refresh", is_flag=True, help="Fetch packages again instead of using the cached rootfs."
 )
 def build(name: str, refresh: bool) -> None:
-    """Build the build and run images of stack NAME (bundled: tiny, debian-bookworm) or of a
-    stack directory."""
+    """Build the build and run images of stack NAME (bundled: tiny, debian-bookworm,
+    debian-trixie) or of a stack directory."""
     from pypack.pack.stack_build import StackDefinition, build_stack
 
     definition = StackDefinition.load(name)
