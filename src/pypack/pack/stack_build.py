@@ -167,7 +167,7 @@ def debian_rootfs(
         "--variant=minbase",
         "--skip=output/dev",
         *mode,
-        f"--include={','.join(packages)}",
+        *([f"--include={','.join(packages)}"] if packages else []),
         *hooks,
     ]
     done = subprocess.run(
