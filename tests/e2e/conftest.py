@@ -1,4 +1,6 @@
-"""End-to-end fixtures: a Debian builder image with the pypack lifecycle, in the test dockerd."""
+"""End-to-end fixtures: a Debian builder image with the pypack lifecycle, in the test dockerd;
+pypack homes whose slow caches (mmdebstrap rootfs tars, lifecycle wheels) last the CI run; the
+pypack CLI and the lifecycle in a container."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,20 +23,48 @@ import pytest
 from pypack.oci.image import Image
 from pypack.oci.layers import LayerWriter, tar_file_info, write_layer_file
 from pypack.oci.models import ContainerConfig
+from pypack.oci.stores import RegistryImageStore
+from pypack.pack.image_python import probe
 from pypack.pack.lifecycle_layer import add_lifecycle
+from pypack.pack.lifecycle_wheels import lifecycle_wheels
 from tests.conftest import require_service, tool
 
 if TYPE_CHECKING:
     import docker as docker_sdk
 
+    from tests.e2e.users import HostUser
+
 SUITE = "bookworm"
 CNB_ID = 1000
+PLATFORM_API = (
+    "0.13"  # buildpacks-phases 0.3 pins 0.13; the 0.6 creator task's 0.9 predates targets
+)
+
+
+def run_cache() -> Path:
+    """Slow things made once per CI run (the services' state directory outlives the tests)."""
+    return Path(os.environ.get("PYPACK_RUN") or "/tmp/pypack-cache") / "cache"
+
+
+@contextmanager
+def shared_home(prefix: str) -> Iterator[Path]:
+    """A fresh pypack home whose stack rootfs cache and lifecycle wheel cache are the run's."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        for name in ("stack-cache", "lifecycle-wheels"):
+            shared = run_cache() / name
+            shared.mkdir(parents=True, exist_ok=True)
+            (root / name).symlink_to(shared)
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def debian_rootfs() -> Path:
     """A Debian bookworm minbase rootfs with python3, made once by mmdebstrap and cached."""
-    cache = Path(os.environ.get("PYPACK_RUN") or "/tmp/pypack-cache") / "cache"
+    cache = run_cache()
     target = cache / f"{SUITE}-minbase-python3.tar"
     if target.is_file():
         return target
@@ -89,15 +121,20 @@ def builder_image(
     docker_client: docker_sdk.DockerClient,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
-    """A builder in dockerd: Debian + python3 + the pypack lifecycle + a fixture buildpack."""
+    """A builder in dockerd: Debian + python3 + the pypack lifecycle (its dependencies as wheels
+    for that python3) + a fixture buildpack."""
     from pypack.oci.daemon import DaemonImageStore
 
     image = Image.empty()
     image.add_layer(debian_rootfs, tar_file_info(debian_rootfs))
-    layer = tmp_path_factory.mktemp("builder") / "cnb.tar"
+    python = probe(image, "the bookworm rootfs")
+    assert python is not None
+    scratch = tmp_path_factory.mktemp("builder")
+    wheels = lifecycle_wheels(python, run_cache() / "lifecycle-wheels", scratch)
+    layer = scratch / "cnb.tar"
 
     def fill(writer: LayerWriter) -> None:
-        add_lifecycle(writer)
+        add_lifecycle(writer, python.executable, wheels)
         fixture_buildpack(writer)
         writer.add_bytes(
             "cnb/order.toml", b'[[order]]\n[[order.group]]\nid = "e2e/hello"\nversion = "1.0.0"\n'
@@ -149,18 +186,102 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
+def mounts(volumes: Mapping[str, Path]) -> list[str]:
+    """``docker run`` flags binding each volume at ``/<its name>``."""
+    args = []
+    for name, path in volumes.items():
+        args += ["-v", f"{path}:/{name}"]
+    return args
+
+
+def lifecycle(builder: str, volumes: Mapping[str, Path], phase: str, *args: str) -> str:
+    """Run ``/cnb/lifecycle/<phase>`` of ``builder`` in a container as the CNB user, with the
+    volumes bound and the host's network; its output (it must succeed)."""
+    result = docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-u",
+        f"{CNB_ID}:{CNB_ID}",
+        "-e",
+        f"CNB_PLATFORM_API={PLATFORM_API}",
+        "-e",
+        "CNB_EXPERIMENTAL_MODE=silent",
+        *mounts(volumes),
+        "--entrypoint",
+        f"/cnb/lifecycle/{phase}",
+        builder,
+        *args,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"{phase} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout + result.stderr
+
+
+def creator_args(app: str, run: str) -> list[str]:
+    """The argv of Tekton's ``buildpacks`` task (0.6), with its optional params empty."""
+    return [
+        "-app=/workspace",
+        "-cache-dir=/cache",
+        "-cache-image=",
+        f"-uid={CNB_ID}",
+        f"-gid={CNB_ID}",
+        "-layers=/layers",
+        "-platform=/platform",
+        "-report=/layers/report.toml",
+        "-process-type=web",
+        "-skip-restore=false",
+        f"-previous-image={app}",
+        f"-run-image={run}",
+        app,
+    ]
+
+
+def report_digest(volumes: Mapping[str, Path]) -> str:
+    """The image digest in the creator's or exporter's ``/layers/report.toml``."""
+    digest: str = tomllib.loads((volumes["layers"] / "report.toml").read_text())["image"]["digest"]
+    return digest
+
+
+@pytest.fixture
+def run_image(registry: str, busybox_base: Image) -> str:
+    """A busybox run image in the test registry."""
+    name = f"{registry}/e2e/run:1"
+    RegistryImageStore().save(busybox_base, [name])
+    return name
+
+
 PYPACK = str(Path(sys.executable).parent / "pypack")
 
 
-def run_pypack(
-    home: Path, *args: str, check: bool = True, timeout: int = 600
-) -> subprocess.CompletedProcess[str]:
-    """The ``pypack`` CLI with ``home`` as PYPACK_HOME (and the test dockerd, if there is one)."""
+def pypack_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``pypack`` command: ``home`` as PYPACK_HOME, the test dockerd (if
+    there is one), then ``extra``."""
     env = {**os.environ, "PYPACK_HOME": str(home)}
     if "PYPACK_TEST_DOCKER_HOST" in os.environ:
         env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
+    return {**env, **(extra or {})}
+
+
+def run_pypack(
+    home: Path,
+    *args: str,
+    check: bool = True,
+    timeout: int = 600,
+    user: HostUser | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The ``pypack`` CLI with ``home`` as PYPACK_HOME (and the test dockerd, if there is one),
+    as ``user`` if given; ``env`` adds to its environment."""
+    environment = pypack_env(home, env)
+    argv = [PYPACK, *args]
+    if user is not None:
+        argv, environment = user.command(argv), user.environment(environment)
     result = subprocess.run(
-        [PYPACK, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        argv, capture_output=True, text=True, env=environment, timeout=timeout, check=False
     )
     if check:
         assert result.returncode == 0, f"pypack {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
@@ -168,22 +289,24 @@ def run_pypack(
 
 
 def http_answer(home: Path, image: str) -> bytes:
-    """Start ``image`` with ``pypack run`` on a free loopback port; its answer to GET /."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """Start ``image`` with ``pypack run`` on a free loopback port; its answer to GET /. The
+    first run of an image unpacks it (10 s for a Debian run image on a busy CI machine)."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
     env = {**os.environ, "PYPACK_HOME": str(home)}
     server = subprocess.Popen(
         [PYPACK, "run", image, "--env", f"PORT={port}"], env=env, stdout=subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
                     return bytes(response.read())
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError(f"{image} did not answer on port {port}")
+        raise AssertionError(f"{image} did not answer on port {port} (exit {server.poll()})")
     finally:
         server.terminate()
         server.wait(10)

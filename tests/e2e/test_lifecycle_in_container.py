@@ -9,76 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from pypack.oci.image import Image
-from pypack.oci.stores import RegistryImageStore
-from tests.e2e.conftest import CNB_ID, docker
+from tests.e2e.conftest import CNB_ID, creator_args, docker, lifecycle, report_digest
 
 pytestmark = pytest.mark.e2e
-
-PLATFORM_API = (
-    "0.13"  # buildpacks-phases 0.3 pins 0.13; the 0.6 creator task's 0.9 predates targets
-)
-
-
-def mounts(volumes: dict[str, Path]) -> list[str]:
-    args = []
-    for name, path in volumes.items():
-        args += ["-v", f"{path}:/{name}"]
-    return args
-
-
-def lifecycle(builder: str, volumes: dict[str, Path], phase: str, *args: str) -> str:
-    result = docker(
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        "-u",
-        f"{CNB_ID}:{CNB_ID}",
-        "-e",
-        f"CNB_PLATFORM_API={PLATFORM_API}",
-        "-e",
-        "CNB_EXPERIMENTAL_MODE=silent",
-        *mounts(volumes),
-        "--entrypoint",
-        f"/cnb/lifecycle/{phase}",
-        builder,
-        *args,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"{phase} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-    )
-    return result.stdout + result.stderr
-
-
-def creator_args(app: str, run: str) -> list[str]:
-    """The argv of Tekton's ``buildpacks`` task (0.6), with its optional params empty."""
-    return [
-        "-app=/workspace",
-        "-cache-dir=/cache",
-        "-cache-image=",
-        f"-uid={CNB_ID}",
-        f"-gid={CNB_ID}",
-        "-layers=/layers",
-        "-platform=/platform",
-        "-report=/layers/report.toml",
-        "-process-type=web",
-        "-skip-restore=false",
-        f"-previous-image={app}",
-        f"-run-image={run}",
-        app,
-    ]
-
-
-def report_digest(volumes: dict[str, Path]) -> str:
-    digest: str = tomllib.loads((volumes["layers"] / "report.toml").read_text())["image"]["digest"]
-    return digest
 
 
 def fresh_layers(volumes: dict[str, Path]) -> None:
@@ -101,13 +38,6 @@ def blob_uploads(log: Path, offset: int) -> list[str]:
         lines = handle.readlines()
     # the analyzer's write-access check opens and cancels an upload (POST, DELETE): no bytes
     return [line for line in lines if re.search(r'"(PUT|PATCH) /v2/[^ ]*/blobs/uploads/', line)]
-
-
-@pytest.fixture
-def run_image(registry: str, busybox_base: Image) -> str:
-    name = f"{registry}/e2e/run:1"
-    RegistryImageStore().save(busybox_base, [name])
-    return name
 
 
 def test_creator_with_tekton_argv(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import http_answer, run_pypack
+from tests.e2e.conftest import http_answer, run_pypack, shared_home
 
 pytestmark = pytest.mark.e2e
 
@@ -46,14 +46,9 @@ class Home:
 
 @pytest.fixture(scope="module")
 def home() -> Iterator[Home]:
-    """A pypack home whose mmdebstrap rootfs cache outlives the test run."""
-    root = Path(tempfile.mkdtemp(prefix="pypack-python-", dir="/tmp"))
-    root.chmod(0o755)
-    cache = Path(os.environ.get("PYPACK_RUN") or "/tmp/pypack-cache") / "cache" / "stack-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    (root / "stack-cache").symlink_to(cache)
-    yield Home(root)
-    shutil.rmtree(root, ignore_errors=True)
+    """A pypack home whose mmdebstrap rootfs cache and lifecycle wheels outlive the test run."""
+    with shared_home("pypack-python-") as root:
+        yield Home(root)
 
 
 @pytest.fixture(scope="module")
