@@ -41,9 +41,19 @@ _ROUNDS = 5
 _PIP_TIMEOUT = 900
 
 
+def _own_metadata() -> importlib.metadata.PackageMetadata:
+    try:
+        return importlib.metadata.metadata(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise UserError(
+            f"builder create needs {DISTRIBUTION}'s metadata to know the lifecycle's "
+            f"dependencies, and {sys.executable} has none: install pypack with pip"
+        ) from None
+
+
 def supported_pythons() -> SpecifierSet:
     """The Python versions pypack (and so its lifecycle) runs on: its ``requires-python``."""
-    return SpecifierSet(importlib.metadata.metadata(DISTRIBUTION)["Requires-Python"] or "")
+    return SpecifierSet(_own_metadata()["Requires-Python"] or "")
 
 
 def check_supported(interpreter: Interpreter, where: str) -> None:
@@ -130,7 +140,7 @@ class Plan:
 
 def _plan(interpreter: Interpreter) -> Plan:
     plan = Plan(marker_environment(interpreter))
-    plan.add(_installed_requires(DISTRIBUTION) or [], (), PLATFORM_ONLY)
+    plan.add(_own_metadata().get_all("Requires-Dist") or [], (), PLATFORM_ONLY)
     return plan
 
 
