@@ -17,7 +17,9 @@ declare -A packages=(
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 missing=()
 for tool in "${!packages[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
+  # dockerd lives in /usr/sbin, which is not on an unprivileged user's PATH
+  PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 ||
+    missing+=("${packages[$tool]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

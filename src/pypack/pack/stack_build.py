@@ -132,6 +132,21 @@ def _label(image: Image, stack: StackDefinition, distro: tuple[str, str]) -> Non
 
 SOURCE_DATE_EPOCH = "1700000000"
 """Fixed file times for mmdebstrap, so the same package versions give the same rootfs."""
+MMDEBSTRAP_PASSED = (
+    "PATH", "TMPDIR", "APT_CONFIG",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+)  # fmt: skip
+"""What mmdebstrap gets from the caller's environment: where its tools, temporary files, apt
+configuration and proxies are. Nothing else: maintainer scripts see the environment, and a
+variable such as PYTHONDONTWRITEBYTECODE changes which .pyc files they leave."""
+MMDEBSTRAP_ENV = {
+    "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+"""The rest of its environment, the same for every user: with PYTHONDONTWRITEBYTECODE only
+py3compile writes .pyc files (hash-based, as SOURCE_DATE_EPOCH asks), not every Python that a
+maintainer script starts."""
 
 
 def debian_rootfs(
@@ -141,7 +156,9 @@ def debian_rootfs(
     everything that goes into it."""
     packages = sorted((stack.packages or {}).get(which, []))
     users = [stack.build_user, stack.run_user]
-    recipe = json.dumps([stack.suite, packages, [vars(u) for u in users], SOURCE_DATE_EPOCH])
+    recipe = json.dumps(
+        [stack.suite, packages, [vars(u) for u in users], SOURCE_DATE_EPOCH, MMDEBSTRAP_ENV]
+    )
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     target = cache / f"{escape_id(stack.id)}-{which}-{key}.tar"
     if target.is_file() and not refresh:
@@ -172,7 +189,7 @@ def debian_rootfs(
     ]
     done = subprocess.run(
         [*command, stack.suite, str(partial)],
-        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+        env=mmdebstrap_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -183,6 +200,12 @@ def debian_rootfs(
         raise UserError(f"stack {stack.id}: mmdebstrap failed ({done.returncode}): {last}")
     partial.rename(target)
     return target
+
+
+def mmdebstrap_env() -> dict[str, str]:
+    """The environment mmdebstrap runs with (see :data:`MMDEBSTRAP_PASSED`)."""
+    passed = {name: os.environ[name] for name in MMDEBSTRAP_PASSED if name in os.environ}
+    return {**passed, **MMDEBSTRAP_ENV}
 
 
 def _mmdebstrap_mode(stack: StackDefinition) -> list[str]:
