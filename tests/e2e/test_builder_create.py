@@ -2,7 +2,8 @@
 
 A builder over the bundled Debian 13 build image (Python 3.13) has a lifecycle that starts in
 that image whatever Python runs pypack (CI runs it on Debian 12's 3.11): the lifecycle's
-dependencies are wheels for 3.13, fetched once per interpreter. Neither command leaves anything
+dependencies are wheels for 3.13, fetched once per interpreter; it builds an app with Tekton's
+creator argv and through ``pypack build --docker``. Neither command leaves anything
 in the temp directory or the pypack home besides what it was asked to make, whether it
 succeeds, fails or is interrupted with Ctrl-C.
 """
@@ -133,6 +134,14 @@ def test_debian_13_builder_runs_its_lifecycle_in_a_container(
     assert "===> EXPORTING" in output
     docker("pull", app)
     ran = docker("run", "--rm", "--network", "none", app)
+    assert ran.stdout == "hello from a Debian 13 builder\n"
+
+    built = run_pypack(
+        trixie.home, "build", "pypack-test/trixie-docker:1", "--docker", "--builder", BUILDER,
+        "--path", str(volumes["workspace"]),
+    )  # fmt: skip
+    assert "[creator] ===> EXPORTING" in built.stdout
+    ran = docker("run", "--rm", "--network", "none", "pypack-test/trixie-docker:1")
     assert ran.stdout == "hello from a Debian 13 builder\n"
 
 
