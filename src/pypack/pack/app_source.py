@@ -15,6 +15,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pypack.errors import UserError
+
 
 @dataclass(frozen=True)
 class Pattern:
@@ -37,7 +39,10 @@ class Pattern:
         anchored = "/" in line
         line = line.lstrip("/")
         body = _translate(line)
-        regex = re.compile(f"^{body}$" if anchored else f"^(?:.*/)?{body}$")
+        try:
+            regex = re.compile(f"^{body}$" if anchored else f"^(?:.*/)?{body}$")
+        except re.error as exc:
+            raise UserError(f"project.toml: pattern {text.strip()!r}: {exc}") from None
         return cls(regex, negated, directories_only)
 
     def matches(self, relative: str, is_dir: bool) -> bool:
@@ -72,7 +77,8 @@ def _translate(pattern: str) -> str:
                 out.append(re.escape("["))
                 i += 1
             else:
-                out.append(pattern[i : end + 1])
+                body = pattern[i + 1 : end]
+                out.append(f"[^{body[1:]}]" if body.startswith("!") else f"[{body}]")
                 i = end + 1
         else:
             out.append(re.escape(pattern[i]))
@@ -108,6 +114,10 @@ def copy_app(
     excludes = compile_patterns(exclude or [])
     copied = 0
     for root, dirs, files in os.walk(source):
+        # a symlink to a directory is copied as the link, not walked into
+        links = [name for name in dirs if os.path.islink(os.path.join(root, name))]
+        dirs[:] = [name for name in dirs if name not in links]
+        files = [*files, *links]
         relative_root = os.path.relpath(root, source)
         prefix = "" if relative_root == "." else f"{relative_root}/"
         kept_dirs = []
@@ -124,9 +134,12 @@ def copy_app(
                 continue
             if includes is not None and not matched(includes, relative, False):
                 continue
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                continue  # sockets, fifos and devices are not app files
             target = dest / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            path = Path(root) / name
             if path.is_symlink():
                 target.symlink_to(os.readlink(path))
             else:

@@ -217,8 +217,8 @@ def prepare_work(work: Path, request: BuildRequest, uid: int, gid: int, say: Say
     added: list[ModuleRef | None] = [extra.from_text(t) for t in request.buildpacks]
     if not request.buildpacks:
         added = [extra.from_project(entry) for entry in request.project_group]
-    pre = [extra.from_project(entry) for entry in request.pre]
-    post = [extra.from_project(entry) for entry in request.post]
+    pre = [extra.around_groups(entry, "io.buildpacks.pre") for entry in request.pre]
+    post = [extra.around_groups(entry, "io.buildpacks.post") for entry in request.post]
     tree = WorkTree(work, lambda order: plan_order(order, added, pre, post))
     copied = copy_app(request.app, tree.workspace, include=request.include, exclude=request.exclude)
     say(f"     app: {copied} files from {request.app}")

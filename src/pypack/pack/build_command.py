@@ -43,6 +43,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise UserError(f"--env-file {path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"--env-file {path}: not UTF-8 text (byte {exc.start})") from None
     result = {}
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
@@ -59,7 +61,7 @@ def parse_creation_time(text: str | None) -> int | None:
         return None
     if text == "now":
         return int(time.time())
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UserError(f"--creation-time {text!r}: give seconds since the epoch or 'now'")
     return int(text)
 

@@ -53,15 +53,22 @@ class ExtraBuildpacks:
         bp_id, _, version = text.partition("@")
         return ModuleRef(id=bp_id, version=version or None)
 
-    def from_project(self, entry: ProjectBuildpack) -> ModuleRef:
-        """A project.toml group entry as an order entry."""
+    def from_project(self, entry: ProjectBuildpack) -> ModuleRef | None:
+        """A project.toml group entry as an order entry (None for ``from=builder``)."""
         if entry.script is not None:
             return self._inline(entry)
         if entry.uri:
-            ref = self.from_text(entry.uri)
-            assert ref is not None
-            return ref
+            return self.from_text(entry.uri)
         return ModuleRef(id=entry.id or "", version=entry.version)
+
+    def around_groups(self, entry: ProjectBuildpack, where: str) -> ModuleRef:
+        """A project.toml ``pre``/``post`` entry, which cannot be ``from=builder``."""
+        ref = self.from_project(entry)
+        if ref is None:
+            raise UserError(
+                f"project.toml: {FROM_BUILDER} belongs in io.buildpacks.group, not {where}"
+            )
+        return ref
 
     def _from_path(self, path: Path, text: str) -> ModuleRef:
         if path.name.endswith(".cnb"):

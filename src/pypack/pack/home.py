@@ -9,6 +9,7 @@ cache per app image name), ``builds/`` (work directories of builds in progress),
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -65,4 +66,6 @@ class Home:
 
     def cache_for(self, image: str) -> Path:
         """The volume build cache of an app image name."""
-        return self.root / "cache" / re.sub(r"[^A-Za-z0-9._-]+", "_", image)
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", image)
+        # the hash keeps my/app and my_app apart
+        return self.root / "cache" / f"{readable}-{hashlib.sha256(image.encode()).hexdigest()[:12]}"

@@ -44,7 +44,12 @@ class Volume:
         if mode not in ("ro", "rw"):
             raise UserError(f"--volume {text!r}: mode must be ro or rw, not {mode!r}")
         target = os.path.normpath(parts[1])
-        for reserved in ("/cnb", "/layers", "/workspace", "/platform"):
+        if target in ("/", "/tmp"):
+            raise UserError(
+                f"--volume {text!r}: {target} is reserved for the build; mount elsewhere"
+            )
+        reserved_trees = ("/cnb", "/layers", "/workspace", "/platform", PLAN_MOUNT, EXTRA_MOUNT)
+        for reserved in (*reserved_trees, HOST_CA_MOUNT):
             if target == reserved or target.startswith(f"{reserved}/"):
                 raise UserError(
                     f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere"

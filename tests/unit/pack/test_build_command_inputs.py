@@ -119,9 +119,6 @@ def test_an_env_file_that_is_a_directory(tmp_path: Path) -> None:
     assert str(raised.value) == f"--env-file {tmp_path}: cannot read: Is a directory"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a file that is not UTF-8 raises UnicodeDecodeError, a traceback"
-)
 def test_an_env_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.env"
     path.write_bytes("NAME=caf\u00e9\n".encode("latin-1"))
@@ -154,9 +151,6 @@ def test_a_creation_time_that_is_not_seconds(text: str) -> None:
     assert str(raised.value) == (f"--creation-time {text!r}: give seconds since the epoch or 'now'")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="str.isdigit() accepts '\u00b2', then int() raises ValueError"
-)
 def test_a_superscript_digit_is_not_seconds() -> None:
     with pytest.raises(UserError):
         parse_creation_time("\u00b2")

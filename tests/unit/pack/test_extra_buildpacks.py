@@ -309,9 +309,5 @@ def test_an_inline_script_defaults_to_sh(extra: ExtraBuildpacks) -> None:
     assert build.read_text() == "#!/bin/sh\ntrue\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="project.toml uri = 'from=builder' trips the assert in from_project (a traceback)",
-)
 def test_a_project_entry_from_builder_is_the_builder_order(extra: ExtraBuildpacks) -> None:
     assert extra.from_project(ProjectBuildpack(uri="from=builder")) is None
