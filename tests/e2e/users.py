@@ -9,6 +9,8 @@ import pwd
 import subprocess
 import sys
 import tempfile
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ USER_PATH = "/usr/local/bin:/usr/bin:/bin"
 USER_KEEPS = frozenset({"DOCKER_HOST", "PYTHONPATH", "TMPDIR"})
 """Variables of the test's environment that a command run as the user keeps (with PYPACK_*
 and proxies)."""
-CNB_IDS = {1000, 1001}
-"""The stacks' CNB build and run uids (and their group): a test user must have other ids."""
+FIRST_ID = 1500
+"""Test users get ids from here on: never root's or the stacks' CNB users' (1000, 1001), so a
+leak of the host user's uid into a layer cannot hide behind them."""
 
 REPO = Path(__file__).parents[2]
 
@@ -87,51 +90,65 @@ class HostUser:
 
 @contextmanager
 def host_user(name: str, *, subids: bool) -> Iterator[HostUser]:
-    """An unprivileged user ``name`` (made with useradd, and removed again, when it does not
-    exist), with or without a range of subordinate ids for rootless stack builds."""
+    """A new unprivileged user ``name`` (made with useradd, removed again afterwards, and
+    first, when a killed run left it behind), with or without a range of subordinate ids for
+    rootless stack builds."""
     from pypack.pack.rootless import SUBGID_FILE, SUBUID_FILE, RootlessCheck
     from pypack.pack.sandbox import unsearchable_ancestor
 
     if os.geteuid() != 0:
         pytest.skip("running pypack as another, unprivileged user needs a test run as root")
-    created = False
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        counts = [] if subids else ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]
-        uid = next(n for n in range(1500, 60000) if _free_id(n))
-        subprocess.run(
-            [tool("useradd"), "--create-home", "--user-group", "--shell", "/bin/sh",
-             "--uid", str(uid), *counts, name],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        created = True
-        entry = pwd.getpwnam(name)
-    if {entry.pw_uid, entry.pw_gid} & {0, *CNB_IDS}:
-        pytest.fail(f"test user {name} has the ids of root or a CNB user: {entry}")
-    check = RootlessCheck(
-        uid=entry.pw_uid, user=name, subuid=SUBUID_FILE.read_text(), subgid=SUBGID_FILE.read_text()
-    )
-    flags = check.usermod_flags()
-    if subids and flags:  # the range scripts/setup.sh gives a user
-        subprocess.run([tool("usermod"), *flags, name], check=True, capture_output=True)
-    if not subids and not flags:
-        pytest.fail(f"test user {name} has subordinate ids; remove them (usermod --del-subuids)")
+    _remove_user(name)
+    counts = [] if subids else ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]
+    uid = next(n for n in range(FIRST_ID, 60000) if _free_id(n))
+    subprocess.run(
+        [tool("useradd"), "--create-home", "--user-group", "--shell", "/bin/sh",
+         "--uid", str(uid), *counts, name],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
     view = None
-    needed = (REPO, Path(sys.executable).parent)
-    if any(unsearchable_ancestor(p, entry.pw_uid, entry.pw_gid) for p in needed):
-        if not Path(sys.executable).is_relative_to(REPO):
-            pytest.skip(f"user {name} cannot reach {sys.executable}, outside the checkout")
-        view = Path(tempfile.mkdtemp(prefix="pypack-view-", dir="/tmp"))
-        view.chmod(0o755)
     try:
+        entry = pwd.getpwnam(name)
+        check = RootlessCheck(
+            uid=entry.pw_uid,
+            user=name,
+            subuid=SUBUID_FILE.read_text(),
+            subgid=SUBGID_FILE.read_text(),
+        )
+        flags = check.usermod_flags()
+        if subids and flags:  # the range scripts/setup.sh gives a user
+            subprocess.run([tool("usermod"), *flags, name], check=True, capture_output=True)
+        if not subids and not flags:
+            pytest.fail(f"useradd gave test user {name} subordinate ids despite SUB_UID_COUNT=0")
+        needed = (REPO, Path(sys.executable).parent)
+        if any(unsearchable_ancestor(p, entry.pw_uid, entry.pw_gid) for p in needed):
+            if not Path(sys.executable).is_relative_to(REPO):
+                pytest.skip(f"user {name} cannot reach {sys.executable}, outside the checkout")
+            view = Path(tempfile.mkdtemp(prefix="pypack-view-", dir="/tmp"))
+            view.chmod(0o755)
         yield HostUser(name, entry.pw_uid, entry.pw_gid, Path(entry.pw_dir), view)
     finally:
         if view is not None:
             view.rmdir()
-        if created:
-            subprocess.run([tool("userdel"), "--remove", name], check=False, capture_output=True)
+        _remove_user(name)
+
+
+def _remove_user(name: str) -> None:
+    """Remove user ``name`` with its home, if it exists (waiting a little for its last
+    processes to end)."""
+    for _ in range(20):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return
+        done = subprocess.run(
+            [tool("userdel"), "--remove", name], capture_output=True, text=True, check=False
+        )
+        if done.returncode in (0, 12):  # 12: the home could not be removed entirely
+            return
+        time.sleep(0.25)
+    warnings.warn(f"could not remove test user {name}: {done.stderr.strip()}", stacklevel=2)
 
 
 def _free_id(number: int) -> bool:
