@@ -6,6 +6,7 @@ PYPACK_HOME it owns, next to the same commands run as root."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -97,6 +98,25 @@ def test_a_user_builds_the_image_root_builds_with_a_builder_from_a_registry(
     assert built_digest(as_user.stdout) == built_digest(as_root.stdout)
     for diff_id, owners in layer_owners(user_home, "samples/site:1").items():
         assert owners <= CNB_OWNERS, f"layer {diff_id}: owners {owners}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the build's files take the caller's umask; pack/build.py should pin 022 for a build",
+)
+def test_a_user_with_umask_002_builds_the_image_root_builds(
+    homes: tuple[Path, Path], build_user: HostUser
+) -> None:
+    """Ubuntu's and Fedora's users have umask 002; a builder container has 022."""
+    group_writable = dataclasses.replace(build_user, umask=0o002)
+    digests = []
+    for home, user in zip(homes, (None, group_writable), strict=True):
+        run_pypack(home, "stack", "build", "tiny", user=user)
+        run_pypack(home, "builder", "create", "samples/builder:1", "--config", str(TINY_BUILDER),
+                   user=user)  # fmt: skip
+        app = ("--path", str(REPO / "samples/static-site"), "--builder", "samples/builder:1")
+        digests.append(built_digest(run_pypack(home, "build", "site:1", *app, user=user).stdout))
+    assert digests[0] == digests[1]
 
 
 def test_a_python_app_on_the_default_builder_is_the_same_image_for_a_user(

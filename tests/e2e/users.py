@@ -43,6 +43,8 @@ class HostUser:
     view: Path | None = None
     """Where the checkout is bind-mounted for the user when it cannot reach it (CI may clone
     into a 0700 directory): pypack then runs from there in a private mount namespace."""
+    umask: int | None = None
+    """The umask commands start with (else the test's)."""
 
     def directory(self, prefix: str) -> Path:
         """A new directory under /tmp that the user owns (for its PYPACK_HOME)."""
@@ -79,6 +81,8 @@ class HostUser:
             if argv[0].endswith("/pypack"):
                 python = str(Path(argv[0]).parent / "python")
                 argv = [python, "-c", "from pypack.pack.cli import main; main()", *argv[1:]]
+        if self.umask is not None:
+            argv = ["sh", "-c", f'umask {self.umask:03o} && exec "$@"', "sh", *argv]
         command = [tool("setpriv"), f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups"]
         command += argv
         if self.view is None:
