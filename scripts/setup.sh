@@ -55,7 +55,9 @@ fi
 user=${SUDO_USER:-$(id -un 2>/dev/null || echo root)}
 if [ "$user" != root ]; then
   read -r -a subid_flags <<<"$("$venv/bin/python" -m pypack.pack.rootless usermod-flags "$user")"
-  if [ ${#subid_flags[@]} -gt 0 ]; then
+  if [ ${#subid_flags[@]} -gt 0 ] && [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+    echo "setup: no sudo: as root, run usermod ${subid_flags[*]} $user (for rootless stack builds)" >&2
+  elif [ ${#subid_flags[@]} -gt 0 ]; then
     echo "setup: giving $user subordinate ids for rootless stack builds (usermod ${subid_flags[*]})" >&2
     $sudo usermod "${subid_flags[@]}" "$user"
   fi
