@@ -164,6 +164,39 @@ def test_a_stack_build_without_subordinate_ids_names_the_fix(user_without_subids
         shutil.rmtree(home, ignore_errors=True)
 
 
+def test_a_stack_build_without_user_namespaces_names_the_fix(build_user: HostUser) -> None:
+    """The build user inside a user namespace that allows no more of them (the limit set to 1
+    one level up), as in a container without user namespaces: one line, before mmdebstrap."""
+    home = build_user.directory("pypack-nouserns-")
+    limit = (
+        "echo 1 >/proc/sys/user/max_user_namespaces && "
+        f'exec unshare --user --map-user={build_user.uid} --map-group={build_user.gid} "$@"'
+    )
+    cli = [sys.executable, "-c", "from pypack.pack.cli import main; main()"]
+    argv = ["unshare", "--user", "--map-root-user", "sh", "-c", limit, "sh", *cli]
+    try:
+        done = subprocess.run(
+            build_user.command([*argv, "stack", "build", "debian-bookworm"]),
+            env=build_user.environment({**os.environ, "PYPACK_HOME": str(home)}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line == (
+            "ERROR: stack io.pypack.stacks.debian-bookworm: mmdebstrap cannot build it as "
+            f"{build_user.name} (uid {build_user.uid}) without root: this process may make no "
+            "more user namespaces (unshare: unshare failed: No space left on device): raise "
+            "user.max_user_namespaces here or in the namespace this runs in "
+            "(sudo sysctl -w user.max_user_namespaces=15000)"
+        )
+        assert not (home / "stack-cache").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def rootfs_owners(tar_path: Path) -> set[tuple[int, int]]:
     with tarfile.open(tar_path) as tar:
         return {(member.uid, member.gid) for member in tar}

@@ -183,6 +183,12 @@ class RootlessCheck:
                     f"unprivileged user namespaces are off ({name} = {blocking}; "
                     f"sudo sysctl -w {name}={fix})"
                 )
+        if "No space left on device" in (self.userns_error or ""):  # ENOSPC: a count limit
+            return (
+                f"this process may make no more user namespaces ({self.userns_error}): raise "
+                "user.max_user_namespaces here or in the namespace this runs in (sudo sysctl -w "
+                "user.max_user_namespaces=15000)"
+            )
         return (
             f"this process cannot make a user namespace ({self.userns_error}); in a container, "
             "allow unshare(CLONE_NEWUSER) in its seccomp profile, or build the stack as root"

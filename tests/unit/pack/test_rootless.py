@@ -91,6 +91,16 @@ def test_user_namespaces_turned_off_name_the_sysctl(sysctls: dict[str, str], exp
     assert check(userns_error="unshare failed", sysctls=sysctls).problems() == [expected]
 
 
+def test_a_used_up_namespace_limit_names_the_sysctl() -> None:
+    error = "unshare: unshare failed: No space left on device"
+    (problem,) = check(userns_error=error).problems()
+    assert problem == (
+        f"this process may make no more user namespaces ({error}): raise "
+        "user.max_user_namespaces here or in the namespace this runs in "
+        "(sudo sysctl -w user.max_user_namespaces=15000)"
+    )
+
+
 def test_every_problem_is_reported_at_once() -> None:
     problems = check(userns_error="Operation not permitted", newuidmap=False, subuid="").problems()
     assert len(problems) == 3
