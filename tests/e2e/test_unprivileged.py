@@ -21,7 +21,7 @@ from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
 from pypack.pack.images import local_name
 from pypack.pack.stack_build import StackDefinition, debian_rootfs
-from tests.conftest import DATA
+from tests.conftest import DATA, tool
 from tests.e2e.conftest import run_cache, run_pypack, shared_home
 from tests.e2e.users import REPO, HostUser, host_user
 
@@ -193,6 +193,35 @@ def test_a_stack_build_without_user_namespaces_names_the_fix(build_user: HostUse
             "(sudo sysctl -w user.max_user_namespaces=15000)"
         )
         assert not (home / "stack-cache").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_stack_build_without_uidmap_names_the_package(build_user: HostUser) -> None:
+    """A PATH with mmdebstrap and the rest but no newuidmap/newgidmap, as before
+    ``apt-get install uidmap``."""
+    home = build_user.directory("pypack-nouidmap-")
+    tools = home / "bin"
+    tools.mkdir()
+    for name in ("mmdebstrap", "unshare", "sh"):
+        (tools / name).symlink_to(tool(name))
+    cli = [sys.executable, "-c", "from pypack.pack.cli import main; main()"]
+    env = build_user.environment({**os.environ, "PYPACK_HOME": str(home)})
+    try:
+        done = subprocess.run(
+            build_user.command([*cli, "stack", "build", "debian-bookworm"]),
+            env={**env, "PATH": str(tools)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.splitlines() == [
+            "ERROR: stack io.pypack.stacks.debian-bookworm: mmdebstrap cannot build it as "
+            f"{build_user.name} (uid {build_user.uid}) without root: newuidmap/newgidmap are "
+            "missing (sudo apt-get install uidmap)"
+        ]
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -90,7 +90,11 @@ def _userns_error() -> str | None:
     if unshare is None:
         return None  # util-linux is essential on Debian; without it, let mmdebstrap try
     done = subprocess.run(
-        [unshare, "--user", "true"], capture_output=True, text=True, check=False, timeout=30
+        [unshare, "--user", "--", sys.executable, "-c", ""],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     if done.returncode == 0:
         return None
