@@ -100,10 +100,6 @@ def test_a_user_builds_the_image_root_builds_with_a_builder_from_a_registry(
         assert owners <= CNB_OWNERS, f"layer {diff_id}: owners {owners}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the build's files take the caller's umask; pack/build.py should pin 022 for a build",
-)
 def test_a_user_with_umask_002_builds_the_image_root_builds(
     homes: tuple[Path, Path], build_user: HostUser
 ) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pypack.errors import UserError
+from pypack.fsutil import work_directory
 from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
 from pypack.lifecycle.creator import CreatorInputs, LifecyclePaths, create
 from pypack.lifecycle.images import ImageAccess
@@ -160,12 +160,24 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
             raise UserError(
                 f"builder {request.builder!r} has no /cnb/order.toml; it is not a CNB builder"
             )
-    home.builds.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="build-", dir=home.builds))
-    try:
+    with build_directory(home, "build-") as work:
         return _build_in(work, rootfs, builder, uid, gid, request, home, say)
+
+
+@contextmanager
+def build_directory(home: Home, prefix: str) -> Iterator[Path]:
+    """A build's work directory under the home's ``builds/``, removed however the build ends.
+    While it lives the umask is 022, so what the build writes (the work tree, SBOM and config
+    files and, through the sandbox, the buildpacks' layers) has a builder container's modes
+    whatever the caller's umask (Ubuntu's and Fedora's users have 002): the same layers for
+    every user."""
+    home.builds.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0o022)
+    try:
+        with work_directory(prefix, home.builds) as work:
+            yield work
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        os.umask(umask)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pypack.pack.build import (
     BuildRequest,
     Say,
     WorkTree,
+    build_directory,
     cnb_ids,
     copy_sbom,
     prepare_work,
@@ -167,9 +167,7 @@ def docker_build(request: BuildRequest, home: Home, say: Say, *, publish: bool) 
             raise UserError(f"run image {run_name!r} not found locally or in its registry")
         say(f"     loading run image {run_name} into the daemon")
         daemon.save(run_image, [run_name])
-    home.builds.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="docker-build-", dir=home.builds))
-    try:
+    with build_directory(home, "docker-build-") as work:
         tree = prepare_work(work, request, uid, gid, say)
         write_order(builder, tree)
         give_tree(tree.layers, uid, gid)
@@ -189,8 +187,6 @@ def docker_build(request: BuildRequest, home: Home, say: Say, *, publish: bool) 
         _connect_output(spec, request, publish)
         _run(request.builder, spec, say)
         return copy_outputs(request, tree)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def docker_cache_dir(request: BuildRequest, home: Home) -> Path | None:
