@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +26,30 @@ def work_directory(prefix: str, parent: Path | None = None) -> Iterator[Path]:
 def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> None:
     """Write ``content`` to ``path`` through a temporary file in the same directory and a
     rename, so readers see the old file or the new one, never half of either. ``durable``
-    also flushes the data to disk before the rename."""
+    also flushes the data to disk before the rename.
+
+    The file ends up with the mode and owner that Go's ``os.Create`` (which the reference
+    lifecycle writes its files with) leaves: a new file gets 0666 less the umask (0644 under
+    the usual 022, so containers of another uid can read it), and a file that is replaced
+    keeps its mode and, where this process may set it, its owner.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        old = None
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        old = None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
+            if old is None:
+                os.fchmod(out.fileno(), 0o666 & ~current_umask())
+            else:
+                os.fchmod(out.fileno(), stat.S_IMODE(old.st_mode))
+                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(out.fileno(), old.st_uid, old.st_gid)
             out.write(content)
             if durable:
                 out.flush()
@@ -38,3 +58,14 @@ def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> No
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux reports it."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
