@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from pypack.spec.api import ApiVersion
+
 CNB_UID = CNB_GID = 1000
 PLATFORM_API = "0.15"
 
@@ -103,7 +105,13 @@ class Workspace:
     def run(
         self, phase: str, *flags: str, env: dict[str, str] | None = None, as_root: bool = False
     ) -> Result:
-        """Run ``phase`` with the workspace's directories, as the CNB user."""
+        """Run ``phase`` with the workspace's directories, as the CNB user; the directory flags
+        are those the phase defines at the run's Platform API (``CNB_PLATFORM_API``)."""
+        requested = {**self.env, **(env or {})}.get("CNB_PLATFORM_API", PLATFORM_API)
+        try:
+            api = ApiVersion.parse(requested)
+        except ValueError:  # a case about a missing or malformed CNB_PLATFORM_API
+            api = ApiVersion.parse(PLATFORM_API)
         layers = ["-layers", str(self.layers)]
         app = ["-app", str(self.app)]
         build = [
@@ -111,22 +119,24 @@ class Workspace:
             *app,
             *("-platform", str(self.platform)),
             *("-buildpacks", str(self.buildpacks)),
-            *("-build-config", str(self.root / "cnb" / "build-config")),
         ]
-        detect = [
-            *build,
-            "-order",
-            str(self.order_path),
-            "-system",
-            str(self.root / "cnb" / "system.toml"),
-        ]
+        if api.at_least("0.11"):
+            build += ["-build-config", str(self.root / "cnb" / "build-config")]
+        detect = [*build, "-order", str(self.order_path)]
+        if api.at_least("0.15"):
+            detect += ["-system", str(self.root / "cnb" / "system.toml")]
+        run_images = (
+            ["-run", str(self.root / "cnb" / "run.toml")]
+            if api.at_least("0.12")
+            else ["-stack", str(self.root / "cnb" / "stack.toml")]
+        )
         defaults = {
             "detector": detect,
             "builder": build,
             "analyzer": layers,
             "restorer": layers,
             "exporter": [*layers, *app],
-            "creator": [*detect, "-run", str(self.root / "cnb" / "run.toml")],
+            "creator": [*detect, *run_images],
         }.get(phase, [])  # fmt: skip
         argv = [sys.executable, "-m", "pypack.lifecycle.main", phase, *defaults, *flags]
         if not as_root:

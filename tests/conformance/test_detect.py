@@ -274,5 +274,5 @@ def test_detector_refuses_root_and_arguments(ws: Workspace) -> None:
         2,
         "ERROR: flag provided but not defined: -no-such-flag",
     )
-    too_old = ws.run("detector", env={"CNB_PLATFORM_API": "0.14"})
+    too_old = ws.run("detector", "-system", "/cnb/system.toml", env={"CNB_PLATFORM_API": "0.14"})
     assert too_old.code == 2  # -system exists only from Platform 0.15

@@ -20,13 +20,16 @@ __all__ = ["CreatorInputs", "LifecyclePaths", "create"]
 
 def create(inputs: CreatorInputs) -> SaveResult:
     """Build ``inputs.image`` from source: every phase in order, as the reference creator
-    runs them (analysis first, Platform API >= 0.7)."""
+    runs them (analysis first, Platform API >= 0.7). Before Platform 0.10 ``-skip-restore``
+    skips the restore step itself (no layer metadata, no ``store.toml``); from 0.10 the restorer
+    still runs and restores metadata only."""
     with inputs.phase_log("ANALYZING"):
         analyze_phase(inputs)
     with inputs.phase_log("DETECTING"):
         detect_phase(inputs)
-    with inputs.phase_log("RESTORING"):
-        restore_phase(inputs)
+    if not (inputs.skip_restore and inputs.platform_api.less_than("0.10")):
+        with inputs.phase_log("RESTORING"):
+            restore_phase(inputs)
     with inputs.phase_log("BUILDING"):
         build_phase(inputs)
     with inputs.phase_log("EXPORTING"):

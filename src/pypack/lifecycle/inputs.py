@@ -50,6 +50,8 @@ class LifecyclePaths:
     order: Path | None = None
     """None: ``<layers>/order.toml`` when it exists, else ``/cnb/order.toml``."""
     run: Path = Path("/cnb/run.toml")
+    stack: Path = Path("/cnb/stack.toml")
+    """The deprecated ``stack.toml``: the run image before Platform API 0.12."""
     system: Path | None = Path("/cnb/system.toml")
     analyzed: Path | None = None
     group: Path | None = None

@@ -25,7 +25,7 @@ data="$layers/config/launch.sh"
 
 platform_api=${CNB_PLATFORM_API:-}
 case "$platform_api" in
-  0.12|0.13|0.14|0.15) ;;
+  0.7|0.8|0.9|0.10|0.11|0.12|0.13|0.14|0.15) ;;
   '') cnb_fail "failed to get platform API version; please set 'CNB_PLATFORM_API'" 11 ;;
   *) cnb_fail "platform API version '$platform_api' is incompatible with the lifecycle" 11 ;;
 esac
@@ -68,9 +68,11 @@ if [ -n "$ptype" ]; then
   eval "set -- $command" ; ncommand=$#
   user_args=$launch_args
   case "$bpapi" in 0.[0-8]) old_bp=true ;; *) old_bp=false ;; esac
+  # before Platform API 0.10 user arguments are always appended to the process's arguments
+  case "$platform_api" in 0.[7-9]) old_platform=true ;; *) old_platform=false ;; esac
   if [ -z "$user_args" ]; then
     words="$command $defargs"
-  elif [ "$ncommand" -gt 1 ] || [ "$old_bp" = false ]; then
+  elif [ "$old_platform" = false ] && { [ "$ncommand" -gt 1 ] || [ "$old_bp" = false ]; }; then
     words="$command $user_args"
   else
     words="$command $defargs $user_args"

@@ -71,7 +71,9 @@ def _versions(*texts: str) -> tuple[ApiVersion, ...]:
 SUPPORTED_BUILDPACK_APIS = _versions("0.7", "0.8", "0.9", "0.10", "0.11", "0.12")
 """Buildpack APIs the lifecycle runs, oldest first (the reference lifecycle's list)."""
 
-SUPPORTED_PLATFORM_APIS = _versions("0.12", "0.13", "0.14", "0.15")
+SUPPORTED_PLATFORM_APIS = _versions(
+    "0.7", "0.8", "0.9", "0.10", "0.11", "0.12", "0.13", "0.14", "0.15"
+)
 """Platform APIs the lifecycle accepts, oldest first."""
 
 DEPRECATED_BUILDPACK_APIS: tuple[ApiVersion, ...] = ()

@@ -60,7 +60,9 @@ def test_supported_lists() -> None:
         "0.11",
         "0.12",
     ]
-    assert [str(v) for v in SUPPORTED_PLATFORM_APIS] == ["0.12", "0.13", "0.14", "0.15"]
+    assert [str(v) for v in SUPPORTED_PLATFORM_APIS] == [
+        "0.7", "0.8", "0.9", "0.10", "0.11", "0.12", "0.13", "0.14", "0.15"
+    ]  # fmt: skip
     assert str(LATEST_BUILDPACK_API) == "0.12"
     assert str(LATEST_PLATFORM_API) == "0.15"
     assert list(SUPPORTED_PLATFORM_APIS) == sorted(SUPPORTED_PLATFORM_APIS)

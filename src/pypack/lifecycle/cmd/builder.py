@@ -22,7 +22,7 @@ FLAGS = (
     Flag("analyzed", "CNB_ANALYZED_PATH", since="0.12"),
     Flag("app", "CNB_APP_DIR", APP),
     Flag("buildpacks", "CNB_BUILDPACKS_DIR", BUILDPACKS),
-    Flag("build-config", "CNB_BUILD_CONFIG_DIR", BUILD_CONFIG),
+    Flag("build-config", "CNB_BUILD_CONFIG_DIR", BUILD_CONFIG, since="0.11"),
     Flag("group", "CNB_GROUP_PATH"),
     Flag("layers", "CNB_LAYERS_DIR", LAYERS),
     Flag("plan", "CNB_PLAN_PATH"),

@@ -25,17 +25,20 @@ from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 LAYERS, APP, PLATFORM = "/layers", "/workspace", "/platform"
 BUILDPACKS, BUILD_CONFIG = "/cnb/buildpacks", "/cnb/build-config"
 CNB_RUN, CNB_SYSTEM = "/cnb/run.toml", "/cnb/system.toml"
+CNB_STACK = "/cnb/stack.toml"
 
 COMMON = (
     Flag("log-level", "CNB_LOG_LEVEL", "info"),
     Flag("no-color", "CNB_NO_COLOR", boolean=True),
     Flag("version", boolean=True),
 )
+STACK = Flag("stack", "CNB_STACK_PATH", CNB_STACK, before="0.12")
+"""The deprecated ``stack.toml`` (its run image), replaced by ``-run`` at Platform API 0.12."""
 IMAGE_FLAGS = (
     Flag("daemon", "CNB_USE_DAEMON", boolean=True),
     Flag("insecure-registry", "CNB_INSECURE_REGISTRIES", repeated=True, since="0.13"),
-    Flag("layout", "CNB_USE_LAYOUT", boolean=True),
-    Flag("layout-dir", "CNB_LAYOUT_DIR"),
+    Flag("layout", "CNB_USE_LAYOUT", boolean=True, since="0.12"),
+    Flag("layout-dir", "CNB_LAYOUT_DIR", since="0.12"),
     Flag("uid", "CNB_USER_ID"),
     Flag("gid", "CNB_GROUP_ID"),
 )
@@ -103,6 +106,7 @@ def lifecycle_paths(parsed: Parsed, api: ApiVersion) -> LifecyclePaths:
         build_config=Path(parsed.text("build-config") or BUILD_CONFIG),
         order=path_flag(parsed, "order"),
         run=Path(parsed.text("run") or CNB_RUN),
+        stack=Path(parsed.text("stack") or CNB_STACK),
         system=Path(system) if api.at_least("0.15") else None,
         analyzed=path_flag(parsed, "analyzed"),
         group=path_flag(parsed, "group"),
@@ -174,11 +178,41 @@ def creator_inputs(
         uid=uid,
         gid=gid,
         process_type=parsed.text("process-type"),
-        created=source_date_epoch(environ),
+        created=source_date_epoch(environ) if context.api.at_least("0.9") else None,
         exec_env=environ.get("CNB_EXEC_ENV") or "production",
         parallel_export=parsed.flag("parallel"),
         compress_layers=access is not None and access.kind == "registry",
     )
+
+
+def invalid_inputs(message: str) -> PypackError:
+    """A flag combination the reference refuses while resolving its inputs (exit 3)."""
+    return PypackError(f"failed to resolve inputs: {message}", exit_code=ExitCode.INVALID_ARGS)
+
+
+def run_image_given(parsed: Parsed, environ: Mapping[str, str]) -> bool:
+    """True when ``-run-image`` was given as a flag (not only as ``CNB_RUN_IMAGE``)."""
+    value = parsed.text("run-image")
+    return value is not None and value != environ.get("CNB_RUN_IMAGE")
+
+
+def refuse_run_image(parsed: Parsed, context: Context) -> None:
+    """The exporter defines ``-run-image`` and the deprecated ``-image`` but, from Platform API
+    0.7, takes the run image from analyzed.toml only: either flag is an error naming it."""
+    if run_image_given(parsed, context.environ):
+        raise invalid_inputs("-run-image is unsupported")
+    if parsed.text("image"):
+        raise invalid_inputs("-image is unsupported")
+
+
+def deprecated_run_image(parsed: Parsed, context: Context) -> str | None:
+    """``-run-image``, or the deprecated ``-image`` standing for it (not both)."""
+    deprecated = parsed.text("image")
+    if deprecated is None:
+        return parsed.text("run-image")
+    if run_image_given(parsed, context.environ):
+        raise invalid_inputs("supply only one of -run-image or (deprecated) -image")
+    return deprecated
 
 
 def one_image(parsed: Parsed, name: str) -> None:

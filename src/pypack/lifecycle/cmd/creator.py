@@ -21,7 +21,9 @@ _EXTRA = (
     Flag("skip-restore", "CNB_SKIP_RESTORE", boolean=True),
     Flag("tag", repeated=True),
 )
-_NOT_CREATOR = {"analyzed", "group", "plan", "generated", "extensions", "extended", "skip-layers"}
+_NOT_CREATOR = {
+    *("analyzed", "group", "plan", "generated", "extensions", "extended", "skip-layers", "image")
+}
 
 
 def _flags() -> tuple[Flag, ...]:

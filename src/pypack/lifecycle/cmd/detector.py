@@ -21,18 +21,18 @@ from pypack.lifecycle.phases.detect import detect_phase
 
 FLAGS = (
     *COMMON,
-    Flag("analyzed", "CNB_ANALYZED_PATH"),
+    Flag("analyzed", "CNB_ANALYZED_PATH", since="0.10"),
     Flag("app", "CNB_APP_DIR", APP),
     Flag("buildpacks", "CNB_BUILDPACKS_DIR", BUILDPACKS),
-    Flag("build-config", "CNB_BUILD_CONFIG_DIR", BUILD_CONFIG),
-    Flag("extensions", "CNB_EXTENSIONS_DIR", "/cnb/extensions"),
-    Flag("generated", "CNB_GENERATED_DIR"),
+    Flag("build-config", "CNB_BUILD_CONFIG_DIR", BUILD_CONFIG, since="0.11"),
+    Flag("extensions", "CNB_EXTENSIONS_DIR", "/cnb/extensions", since="0.10"),
+    Flag("generated", "CNB_GENERATED_DIR", since="0.10"),
     Flag("group", "CNB_GROUP_PATH"),
     Flag("layers", "CNB_LAYERS_DIR", LAYERS),
     Flag("order", "CNB_ORDER_PATH"),
     Flag("plan", "CNB_PLAN_PATH"),
     Flag("platform", "CNB_PLATFORM_DIR", PLATFORM),
-    Flag("run", "CNB_RUN_PATH", CNB_RUN),
+    Flag("run", "CNB_RUN_PATH", CNB_RUN, since="0.12"),
     Flag("system", "CNB_SYSTEM_PATH", CNB_SYSTEM, since="0.15"),
 )
 

@@ -8,6 +8,7 @@ from pypack.lifecycle.cmd.common import (
     COMMON,
     IMAGE_FLAGS,
     LAYERS,
+    STACK,
     Context,
     PhaseCommand,
     access_from,
@@ -15,6 +16,7 @@ from pypack.lifecycle.cmd.common import (
     creator_inputs,
     drop_privileges,
     path_flag,
+    refuse_run_image,
 )
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.images import same_registry
@@ -28,17 +30,20 @@ FLAGS = (
     Flag("app", "CNB_APP_DIR", APP),
     Flag("cache-dir", "CNB_CACHE_DIR"),
     Flag("cache-image", "CNB_CACHE_IMAGE"),
-    Flag("extended", "CNB_EXTENDED_DIR"),
+    Flag("extended", "CNB_EXTENDED_DIR", since="0.12"),
     Flag("group", "CNB_GROUP_PATH"),
     Flag("launch-cache", "CNB_LAUNCH_CACHE_DIR"),
     Flag("launcher", "CNB_LAUNCHER_PATH", "/cnb/lifecycle/launcher"),
-    Flag("launcher-sbom", "CNB_LAUNCHER_SBOM_DIR", "/cnb/lifecycle"),
+    Flag("launcher-sbom", "CNB_LAUNCHER_SBOM_DIR", "/cnb/lifecycle", since="0.11"),
     Flag("layers", "CNB_LAYERS_DIR", LAYERS),
     Flag("parallel", "CNB_PARALLEL_EXPORT", boolean=True),
     Flag("process-type", "CNB_PROCESS_TYPE"),
     Flag("project-metadata", "CNB_PROJECT_METADATA_PATH"),
     Flag("report", "CNB_REPORT_PATH"),
-    Flag("run", "CNB_RUN_PATH", CNB_RUN),
+    Flag("run", "CNB_RUN_PATH", CNB_RUN, since="0.12"),
+    Flag("run-image", "CNB_RUN_IMAGE"),
+    Flag("image"),
+    STACK,
 )
 
 
@@ -46,6 +51,7 @@ def run(parsed: Parsed, context: Context) -> None:
     """Export the app image (and the cache); write report.toml."""
     with banner("EXPORTING"):
         at_least_one_image(parsed)
+        refuse_run_image(parsed, context)
         access = access_from(parsed, context.environ)
         if access.kind == "registry":
             same_registry(parsed.args)

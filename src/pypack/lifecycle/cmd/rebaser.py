@@ -12,6 +12,7 @@ from pypack.lifecycle.cmd.common import (
     PhaseCommand,
     access_from,
     at_least_one_image,
+    deprecated_run_image,
     drop_privileges,
 )
 from pypack.lifecycle.flags import Flag, Parsed
@@ -22,8 +23,9 @@ from pypack.lifecycle.phases.rebase import rebase
 FLAGS = (
     *COMMON,
     *IMAGE_FLAGS,
-    Flag("force", "CNB_FORCE_REBASE", boolean=True),
-    Flag("previous-image", "CNB_PREVIOUS_IMAGE"),
+    Flag("force", "CNB_FORCE_REBASE", boolean=True, since="0.12"),
+    Flag("image"),
+    Flag("previous-image", "CNB_PREVIOUS_IMAGE", since="0.11"),
     Flag("report", "CNB_REPORT_PATH"),
     Flag("run-image", "CNB_RUN_IMAGE"),
 )
@@ -33,10 +35,11 @@ def run(parsed: Parsed, context: Context) -> None:
     """Rebase the app image onto a new run image; write report.toml."""
     with banner("REBASING"):
         at_least_one_image(parsed)
+        run_image = deprecated_run_image(parsed, context)
         access = access_from(parsed, context.environ)
         drop_privileges(parsed, context.environ)
         source = parsed.text("previous-image") or parsed.args[0]
-        image = rebase(access, source, parsed.text("run-image"), force=parsed.flag("force"))
+        image = rebase(access, source, run_image, force=parsed.flag("force"))
         try:
             result = access.store.save(image, list(parsed.args))
         except PypackError as exc:

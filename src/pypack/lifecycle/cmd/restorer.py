@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pypack.lifecycle.cmd.common import (
     CNB_RUN,
     COMMON,
@@ -20,12 +22,13 @@ from pypack.lifecycle.phases.restore import restore_phase
 
 FLAGS = (
     *COMMON,
-    *IMAGE_FLAGS,
+    *(replace(f, since=f.since or "0.12") for f in IMAGE_FLAGS if f.name == "daemon"),
+    *(f for f in IMAGE_FLAGS if f.name != "daemon"),
     Flag("analyzed", "CNB_ANALYZED_PATH"),
-    Flag("build-image", "CNB_BUILD_IMAGE"),
+    Flag("build-image", "CNB_BUILD_IMAGE", since="0.10"),
     Flag("cache-dir", "CNB_CACHE_DIR"),
     Flag("cache-image", "CNB_CACHE_IMAGE"),
-    Flag("generated", "CNB_GENERATED_DIR"),
+    Flag("generated", "CNB_GENERATED_DIR", since="0.12"),
     Flag("group", "CNB_GROUP_PATH"),
     Flag("layers", "CNB_LAYERS_DIR", LAYERS),
     Flag("run", "CNB_RUN_PATH", CNB_RUN, since="0.14"),

@@ -2,7 +2,9 @@
 
 Runs before detection (Platform >= 0.7). Writes analyzed.toml with the previous image's
 reference and lifecycle metadata, and the run image's reference and target; checks that the
-images it will write can be written.
+images it will write can be written. Before Platform 0.12 the run image comes from the
+deprecated ``stack.toml`` (not ``run.toml``) and analyzed.toml records only its reference (no
+``image``, no ``target``), as the reference analyzer does.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pypack.oci.image import Image
 from pypack.oci.reference import parse_reference
 from pypack.oci.stores import RegistryImageStore
 from pypack.spec.analyzed_toml import AnalyzedFile, ImageIdentifier, RunImage, TargetMetadata
+from pypack.spec.api import ApiVersion
 from pypack.spec.lifecycle_metadata import LayersMetadata, LifecycleMetadataLabel
-from pypack.spec.run_toml import RunFile
+from pypack.spec.run_toml import RunFile, RunImageEntry
+from pypack.spec.stack_toml import StackFile
 from pypack.spec.targets import Distro
 
 BIONIC = "io.buildpacks.stacks.bionic"
@@ -72,8 +76,9 @@ def analyze(
     previous_image: str | None,
     run_image: str,
     tags: Sequence[str] = (),
+    platform_api: ApiVersion | None = None,
 ) -> AnalyzedFile:
-    """The content of analyzed.toml."""
+    """The content of analyzed.toml (the run image's name and target from Platform 0.12)."""
     analyzed = AnalyzedFile()
     previous_name = previous_image or image
     previous = access.load(previous_name, "previous image", ExitCode.ANALYZE)
@@ -92,9 +97,10 @@ def analyze(
     run = access.load(run_image, "run image", ExitCode.ANALYZE)
     if run is None:
         raise AnalyzeError(f"failed to get run image {run_image!r}: it does not exist")
-    analyzed.run_image = RunImage(
-        reference=access.identifier(run_image, run), image=run_image, target=image_target(run)
-    )
+    analyzed.run_image = RunImage(reference=access.identifier(run_image, run))
+    if platform_api is None or platform_api.at_least("0.12"):
+        analyzed.run_image.image = run_image
+        analyzed.run_image.target = image_target(run)
     if isinstance(access.store, RegistryImageStore):
         for name in (image, *tags):
             ref = parse_reference(name)
@@ -105,21 +111,34 @@ def analyze(
     return analyzed
 
 
+def run_images_offered(inputs: CreatorInputs) -> RunFile:
+    """The builder's run images: ``run.toml``, or before Platform 0.12 ``stack.toml``'s one
+    ``[run-image]`` (missing files offer none)."""
+    paths = inputs.paths
+    if inputs.platform_api.at_least("0.12"):
+        return RunFile.load(paths.run) if paths.run.is_file() else RunFile()
+    stack = StackFile.load(paths.stack) if paths.stack.is_file() else StackFile()
+    if not stack.run_image.image:
+        raise PypackError(
+            "missing run image metadata (-run-image)", exit_code=ExitCode.INVALID_ARGS
+        )
+    return RunFile(
+        images=[RunImageEntry(image=stack.run_image.image, mirrors=stack.run_image.mirrors)]
+    )
+
+
 def analyze_phase(inputs: CreatorInputs) -> AnalyzedFile:
     """The analyzer: analyzed.toml for ``inputs.image``, its run image chosen from run.toml
-    unless the platform named one."""
+    (stack.toml before Platform 0.12) unless the platform named one."""
     access = require_access(inputs)
-    run_image = inputs.run_image
-    if not run_image:
-        run_path = inputs.paths.run
-        run_file = RunFile.load(run_path) if run_path.is_file() else RunFile()
-        run_image = choose_run_image(run_file, inputs.image)
+    run_image = inputs.run_image or choose_run_image(run_images_offered(inputs), inputs.image)
     analyzed = analyze(
         access,
         image=inputs.image,
         previous_image=inputs.previous_image,
         run_image=run_image,
         tags=inputs.tags,
+        platform_api=inputs.platform_api,
     )
     analyzed.dump(inputs.paths.analyzed_file)
     return analyzed

@@ -46,6 +46,7 @@ from pypack.spec.lifecycle_metadata import (
 from pypack.spec.metadata_toml import BuildMetadata, BuildMetadataLabel, LauncherMetadata
 from pypack.spec.project_metadata import ProjectMetadataFile, ProjectMetadataLabel
 from pypack.spec.report_toml import ImageReport, ReportFile
+from pypack.spec.stack_toml import StackFile
 from pypack.spec.store_toml import StoreFile
 
 NOT_LAYERS = frozenset({"launch.toml", "build.toml", "store.toml"})
@@ -75,6 +76,8 @@ class ExportInputs:
     exec_env: str = "production"
     root: Path = Path("/")
     """The host directory standing for ``/`` of the image (see :class:`TarMaker`)."""
+    stack_run_image: RunImageForExport | None = None
+    """Before Platform 0.12: ``stack.toml``'s run image, recorded in the label's ``stack``."""
 
     def image_path(self, path: Path) -> str:
         """Where a host path is in the image."""
@@ -157,7 +160,7 @@ class Exporter:
         metadata.run_image = self._run_image_record(run_image)
         run = inputs.analyzed.run_image
         metadata.stack = StackMetadata(
-            run_image=RunImageForExport(image=run.image if run else None)
+            run_image=inputs.stack_run_image or RunImageForExport(image=run.image if run else None)
         )
         self._configure(image, run_image, metadata)
         return image, metadata
@@ -450,6 +453,10 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
     project_path = paths.project_metadata_file
     project = ProjectMetadataFile.load(project_path) if project_path.is_file() else None
     run_image, previous = export_bases(access, analyzed)
+    stack_run_image = None
+    if inputs.platform_api.less_than("0.12") and paths.stack.is_file():
+        stack = StackFile.load(paths.stack).run_image
+        stack_run_image = RunImageForExport(image=stack.image, mirrors=stack.mirrors)
     export_inputs = ExportInputs(
         app_dir=paths.app,
         layers_dir=paths.layers,
@@ -464,6 +471,7 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         created=inputs.created,
         exec_env=inputs.exec_env,
         root=paths.root,
+        stack_run_image=stack_run_image,
     )
     with tempfile.TemporaryDirectory(prefix="export-", dir=paths.scratch) as scratch:
         exporter = Exporter(export_inputs, inputs.compress_layers, Path(scratch))

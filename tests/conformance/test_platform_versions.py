@@ -1,0 +1,153 @@
+"""Platform API 0.7 to 0.15 through the real phase binaries: what the reference lifecycle does
+differently per version (``platform/resolve_inputs.go``, ``phase/analyzer.go``,
+``phase/exporter.go``, ``cmd/lifecycle/creator.go``, ``cmd/lifecycle/exporter.go``,
+``launch/process.go`` of buildpacks/lifecycle 0.21).
+
+- every version from 0.7 to 0.15 runs; 0.6 and 0.16 are exit 11;
+- before 0.12 the run image comes from ``stack.toml`` (``-stack``), analyzed.toml records only
+  its reference, and the app image's ``stack`` metadata is stack.toml's run image;
+- ``SOURCE_DATE_EPOCH`` is honoured from 0.9; image history is written from 0.12;
+- before 0.10 the creator's ``-skip-restore`` skips the restore step; ``metadata.toml`` keeps a
+  process's command as one string and the launcher appends user arguments;
+- the exporter refuses ``-run-image`` and ``-image`` (exit 3), the rebaser takes ``-image``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from pypack.oci.image import Image
+from pypack.spec.api import SUPPORTED_PLATFORM_APIS
+from pypack.spec.metadata_toml import Process
+from tests.conformance.harness import Workspace
+from tests.conformance.test_export import WEB, launch_toml, pull, push_run_image
+from tests.conformance.test_launch import Image as LaunchImage
+from tests.conformance.test_launch import argv_printer, image, web
+
+__all__ = ["image"]
+
+EPOCH = "1700000000"  # 2023-11-14T22:13:20Z
+
+
+def api_env(api: str, **extra: str) -> dict[str, str]:
+    return {"CNB_PLATFORM_API": api, **extra}
+
+
+@pytest.mark.parametrize("api", [str(v) for v in SUPPORTED_PLATFORM_APIS])
+def test_every_supported_platform_api_detects(ws: Workspace, api: str) -> None:
+    ws.buildpack("a")
+    ws.order([[("a", "1.0.0", False)]])
+    result = ws.run("detector", env=api_env(api))
+    assert result.code == 0, result.text
+    assert ws.group() == ["a@1.0.0"]
+
+
+@pytest.mark.parametrize("api", ["0.6", "0.16"])
+def test_unsupported_platform_api_is_exit_11(ws: Workspace, api: str) -> None:
+    result = ws.run("detector", env=api_env(api))
+    assert result.code == 11
+    assert f"platform API version '{api}' is incompatible with the lifecycle" in result.err
+
+
+def test_flag_of_a_later_platform_api_is_exit_2(ws: Workspace) -> None:
+    result = ws.run("detector", "-analyzed", str(ws.layers / "a.toml"), env=api_env("0.9"))
+    assert result.code == 2
+    assert "flag provided but not defined: -analyzed" in result.err
+    result = ws.run("analyzer", "-run", "/cnb/run.toml", "some/app", env=api_env("0.11"))
+    assert result.code == 2
+    assert "flag provided but not defined: -run" in result.err
+
+
+def write_stack(ws: Workspace, image: str, mirrors: list[str]) -> None:
+    path = ws.root / "cnb" / "stack.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[run-image]\nimage = {json.dumps(image)}\nmirrors = {json.dumps(mirrors)}\n")
+
+
+@pytest.mark.integration
+def test_creator_0_9_takes_the_run_image_from_stack_toml(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    run = push_run_image(registry, busybox_base, "run-v09:1")
+    mirror = "mirror.invalid/conformance/run-v09:1"
+    write_stack(ws, run, [mirror])
+    ws.buildpack("a", build=launch_toml(WEB))
+    ws.order([[("a", "1.0.0", False)]])
+    app = f"{registry}/conformance/app-v09:1"
+    result = ws.run("creator", app, env=api_env("0.9", SOURCE_DATE_EPOCH=EPOCH))
+    assert result.code == 0, result.text
+    assert "===> RESTORING" in result.text
+    run_image = ws.read_toml("analyzed.toml")["run-image"]
+    assert run_image["reference"].startswith(f"{registry}/conformance/run-v09@sha256:")
+    assert "image" not in run_image
+    assert "target" not in run_image
+    metadata = tomllib.loads((ws.layers / "config" / "metadata.toml").read_text())
+    assert metadata["processes"][0]["command"] == "web-cmd"
+    built = pull(app)
+    label = json.loads(built.label("io.buildpacks.lifecycle.metadata") or "{}")
+    assert label["stack"]["runImage"] == {"image": run, "mirrors": [mirror]}
+    assert "image" not in label["runImage"]
+    assert built.env("CNB_PLATFORM_API") == "0.9"
+    assert built.created is not None
+    assert built.created.startswith("2023-11-14T22:13:20")
+
+
+@pytest.mark.integration
+def test_creator_0_8_ignores_source_date_epoch_and_skips_restore(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    run = push_run_image(registry, busybox_base, "run-v08:1")
+    write_stack(ws, run, [])
+    ws.buildpack("a", build=launch_toml(WEB))
+    ws.order([[("a", "1.0.0", False)]])
+    app = f"{registry}/conformance/app-v08:1"
+    env = api_env("0.8", SOURCE_DATE_EPOCH=EPOCH)
+    result = ws.run("creator", "-skip-restore", app, env=env)
+    assert result.code == 0, result.text
+    assert "===> RESTORING" not in result.text
+    created = pull(app).created
+    assert created is not None
+    assert not created.startswith("2023")
+    result = ws.run("creator", "-skip-restore", app, env=api_env("0.10"))
+    assert result.code == 0, result.text
+    assert "===> RESTORING" in result.text  # from 0.10 the restorer runs, metadata only
+
+
+def test_creator_0_9_without_stack_toml_needs_a_run_image(ws: Workspace) -> None:
+    ws.buildpack("a")
+    ws.order([[("a", "1.0.0", False)]])
+    result = ws.run("creator", "127.0.0.1:9/app:1", env=api_env("0.9"))
+    assert result.code == 3, result.text
+    assert "missing run image metadata (-run-image)" in result.err
+
+
+@pytest.mark.parametrize("api", ["0.9", "0.13"])
+def test_exporter_refuses_run_image_flags(ws: Workspace, api: str) -> None:
+    result = ws.run("exporter", "-run-image", "some/run", "some/app", env=api_env(api))
+    assert result.code == 3
+    assert "-run-image is unsupported" in result.err
+    result = ws.run("exporter", "-image", "some/run", "some/app", env=api_env(api))
+    assert result.code == 3
+    assert "-image is unsupported" in result.err
+
+
+def test_rebaser_refuses_both_run_image_flags(ws: Workspace) -> None:
+    result = ws.run(
+        "rebaser", "-image", "a/run", "-run-image", "b/run", "some/app", env=api_env("0.9")
+    )
+    assert result.code == 3
+    assert "supply only one of -run-image or (deprecated) -image" in result.err
+
+
+def test_launcher_before_0_10_appends_user_args(image: LaunchImage) -> None:
+    argv_printer(image)
+    process: Process = web(command=["node"], args=["server.js"])
+    image.metadata(process, default="web", api="0.9")
+    env = {"CNB_PLATFORM_API": "0.9"}
+    assert image.run("web", "other.js", env=env).stdout.split() == ["node", "server.js", "other.js"]
+    assert image.run("web", env=env).stdout.split() == ["node", "server.js"]
+    env = {"CNB_PLATFORM_API": "0.10"}
+    assert image.run("web", "other.js", env=env).stdout.split() == ["node", "other.js"]
