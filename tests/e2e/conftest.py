@@ -36,9 +36,8 @@ if TYPE_CHECKING:
 
 SUITE = "bookworm"
 CNB_ID = 1000
-PLATFORM_API = (
-    "0.13"  # buildpacks-phases 0.3 pins 0.13; the 0.6 creator task's 0.9 predates targets
-)
+PLATFORM_API = "0.13"  # buildpacks-phases 0.3 pins 0.13
+TEKTON_CREATOR_API = "0.9"  # the buildpacks 0.6 task's stepTemplate
 
 
 def run_cache() -> Path:
@@ -194,9 +193,18 @@ def mounts(volumes: Mapping[str, Path]) -> list[str]:
     return args
 
 
-def lifecycle(builder: str, volumes: Mapping[str, Path], phase: str, *args: str) -> str:
+def lifecycle(
+    builder: str,
+    volumes: Mapping[str, Path],
+    phase: str,
+    *args: str,
+    api: str = PLATFORM_API,
+    extra_mounts: Mapping[Path, str] | None = None,
+) -> str:
     """Run ``/cnb/lifecycle/<phase>`` of ``builder`` in a container as the CNB user, with the
-    volumes bound and the host's network; its output (it must succeed)."""
+    volumes (and ``extra_mounts``: host file → container path, read-only) bound and the host's
+    network, at Platform API ``api``; its output (it must succeed)."""
+    extra = [f"-v{host}:{inside}:ro" for host, inside in (extra_mounts or {}).items()]
     result = docker(
         "run",
         "--rm",
@@ -205,10 +213,11 @@ def lifecycle(builder: str, volumes: Mapping[str, Path], phase: str, *args: str)
         "-u",
         f"{CNB_ID}:{CNB_ID}",
         "-e",
-        f"CNB_PLATFORM_API={PLATFORM_API}",
+        f"CNB_PLATFORM_API={api}",
         "-e",
         "CNB_EXPERIMENTAL_MODE=silent",
         *mounts(volumes),
+        *extra,
         "--entrypoint",
         f"/cnb/lifecycle/{phase}",
         builder,
@@ -222,7 +231,8 @@ def lifecycle(builder: str, volumes: Mapping[str, Path], phase: str, *args: str)
 
 
 def creator_args(app: str, run: str) -> list[str]:
-    """The argv of Tekton's ``buildpacks`` task (0.6), with its optional params empty."""
+    """The argv of Tekton's ``buildpacks`` task (0.6), with its optional params empty but
+    ``RUN_IMAGE`` (``run``; empty: the builder's ``/cnb/stack.toml`` names it)."""
     return [
         "-app=/workspace",
         "-cache-dir=/cache",

@@ -7,13 +7,23 @@ the same digest; the five phases with the ``buildpacks-phases`` argv give the sa
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CNB_ID, creator_args, docker, lifecycle, report_digest
+from pypack.oci.stores import RegistryImageStore
+from tests.e2e.conftest import (
+    CNB_ID,
+    PLATFORM_API,
+    TEKTON_CREATOR_API,
+    creator_args,
+    docker,
+    lifecycle,
+    report_digest,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +50,12 @@ def blob_uploads(log: Path, offset: int) -> list[str]:
     return [line for line in lines if re.search(r'"(PUT|PATCH) /v2/[^ ]*/blobs/uploads/', line)]
 
 
+@pytest.mark.parametrize("api", [TEKTON_CREATOR_API, PLATFORM_API])
 def test_creator_with_tekton_argv(
-    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str
+    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str, api: str
 ) -> None:
-    app = f"{registry}/e2e/app:1"
-    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image))
+    app = f"{registry}/e2e/app-{api}:1"
+    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image), api=api)
     for banner in (
         "===> ANALYZING",
         "===> DETECTING",
@@ -65,9 +76,36 @@ def test_creator_with_tekton_argv(
     log = Path(os.environ["PYPACK_RUN"]) / "registry.log"
     offset = log.stat().st_size
     fresh_layers(volumes)  # Tekton gives every run an empty /layers; the cache volume stays
-    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image))
+    output = lifecycle(builder_image, volumes, "creator", *creator_args(app, run_image), api=api)
     assert report_digest(volumes) == first
     assert blob_uploads(log, offset) == []
+    pulled = RegistryImageStore().load(app)
+    assert pulled is not None
+    assert pulled.env("CNB_PLATFORM_API") == api
+
+
+def test_creator_0_9_run_image_from_stack_toml(
+    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str, tmp_path: Path
+) -> None:
+    """Tekton's default ``RUN_IMAGE`` is empty: at 0.9 the builder's ``/cnb/stack.toml`` names
+    the run image, and the app image's ``stack`` metadata records it with its mirrors."""
+    stack = tmp_path / "stack.toml"
+    stack.write_text(f'[run-image]\nimage = "{run_image}"\nmirrors = ["mirror.invalid/run:1"]\n')
+    stack.chmod(0o644)
+    app = f"{registry}/e2e/app-stack:1"
+    lifecycle(
+        builder_image,
+        volumes,
+        "creator",
+        *creator_args(app, ""),
+        api=TEKTON_CREATOR_API,
+        extra_mounts={stack: "/cnb/stack.toml"},
+    )
+    pulled = RegistryImageStore().load(app)
+    assert pulled is not None
+    label = json.loads(pulled.label("io.buildpacks.lifecycle.metadata") or "{}")
+    assert label["stack"]["runImage"] == {"image": run_image, "mirrors": ["mirror.invalid/run:1"]}
+    assert label["runImage"]["reference"].startswith(run_image.rsplit(":", 1)[0] + "@sha256:")
 
 
 def test_five_phases_match_creator(
