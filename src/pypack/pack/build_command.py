@@ -20,6 +20,7 @@ from pypack.pack.images import PlatformImages, layout_target
 from pypack.pack.pull_policy import PULL_POLICIES
 from pypack.pack.sandbox import Volume
 from pypack.spec.project_toml import load_project
+from pypack.spec.warnings import document_warnings
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -172,7 +173,12 @@ def build(
         raise UserError(f"--path {app}: not a directory")
     home = Home(default_home())
     project_path = descriptor or app / "project.toml"
-    settings = load_project(project_path).normalized() if project_path.is_file() else None
+    settings = None
+    if project_path.is_file():
+        project = load_project(project_path)
+        for line in document_warnings(project, str(project_path)):
+            click.echo(f"warning: {line}", err=True)
+        settings = project.normalized()
     env: dict[str, str] = {}
     if settings is not None:
         env.update({e.name: e.value for e in settings.env})

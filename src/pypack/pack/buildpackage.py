@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from pypack.buildpacks.sdk.packaging import is_sdk_buildpack, stage
 from pypack.errors import PypackError, UserError
 from pypack.oci.extract import extract_layer
@@ -29,6 +31,7 @@ from pypack.spec.ids import escape_id
 from pypack.spec.labels import BuildpackageMetadataLabel, BuildpackLayersLabel, ModuleLayerInfo
 from pypack.spec.module import ModuleInfo
 from pypack.spec.package_toml import PackageConfig
+from pypack.spec.warnings import document_warnings
 
 CNB_FILE_TAG = "buildpackage"
 INSTALLED_PREFIX = "pypack:"
@@ -76,6 +79,8 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
 def buildpack_layer(directory: Path, scratch: Path) -> tuple[BuildpackDescriptor, Path, LayerInfo]:
     """A layer with the buildpack at ``directory`` under ``/cnb/buildpacks``, root-owned."""
     descriptor = BuildpackDescriptor.load(directory / "buildpack.toml")
+    for line in document_warnings(descriptor, str(directory / "buildpack.toml")):
+        click.echo(f"warning: {line}", err=True)
     info = descriptor.buildpack
     base = f"cnb/buildpacks/{escape_id(info.id)}"
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from pypack.errors import UserError
 from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image
@@ -23,6 +25,7 @@ from pypack.spec.ids import escape_id
 from pypack.spec.labels import BuildpackageMetadataLabel
 from pypack.spec.module import ModuleRef
 from pypack.spec.project_toml import ProjectBuildpack
+from pypack.spec.warnings import document_warnings
 
 FROM_BUILDER = "from=builder"
 
@@ -75,6 +78,8 @@ class ExtraBuildpacks:
             return self._add_package(read_cnb(path, self.scratch), text)
         directory = buildpack_directory(str(path), self.base, self.scratch)
         descriptor = BuildpackDescriptor.load(directory / "buildpack.toml")
+        for line in document_warnings(descriptor, str(directory / "buildpack.toml")):
+            click.echo(f"warning: {line}", err=True)
         info = descriptor.buildpack
         target = self.buildpacks_dir / escape_id(info.id) / (info.version or "0.0.0")
         if not target.exists():

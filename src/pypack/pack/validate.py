@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from pypack.spec import unknown_keys
 from pypack.spec.registry import KINDS, load_any
+from pypack.spec.warnings import document_warnings
 
 
 @click.command()
@@ -21,10 +21,11 @@ def validate(files: tuple[Path, ...], kind: str | None) -> None:
     """Check CNB files (buildpack.toml, builder.toml, project.toml, ...) against the spec.
 
     Prints one line per file. A malformed file stops with one line naming the file, the key
-    and the problem. Keys the spec does not know are reported as warnings.
+    and the problem. Keys the spec does not know (where pack and the lifecycle ignore them) and
+    IDs the spec reserves are reported as warnings.
     """
     for path in files:
         document = load_any(path, kind)
-        for key in unknown_keys(document):
-            click.echo(f"warning: {path}: {key}: unknown key; the lifecycle ignores it", err=True)
+        for line in document_warnings(document, str(path)):
+            click.echo(f"warning: {line}", err=True)
         click.echo(f"{path}: ok")

@@ -8,6 +8,12 @@ gets kebab-case aliases for TOML, and lists the few keys its JSON label spells d
 
 All TOML goes through :mod:`tomllib` and :mod:`tomli_w`; all label JSON through :mod:`json`.
 Malformed input never escapes as a pydantic dump: it becomes one :class:`SpecError` line.
+
+Unknown keys are read as the reference lifecycle reads them: its Go TOML decoder ignores them,
+so a file written by another tool (analyzed.toml, group.toml, a ``<layer>.toml``, a label) with
+a key from a newer version is accepted, and the key is kept when this model writes the file
+back. :func:`unknown_keys` lists them, for warnings on the files a person writes. A document
+that pack refuses unknown keys in (builder.toml, package.toml) sets ``refuse_unknown_keys``.
 """
 
 from __future__ import annotations
@@ -44,20 +50,22 @@ def kebab(name: str) -> str:
 
 
 class SpecModel(BaseModel):
-    """A table of a CNB file or label. Unknown keys are an error unless a model allows them."""
+    """A table of a CNB file or label. Unknown keys are kept (see the module docstring)."""
 
     model_config = ConfigDict(
         alias_generator=kebab,
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
-        extra="forbid",
+        extra="allow",
         # No coercion: clear-env = "yes" or manifest-size = "1487" is an error, not a guess.
         strict=True,
     )
 
     key_synonyms: ClassVar[Mapping[str, str]] = {}
-    """Other accepted spelling → the key this model writes."""
+    """Other accepted spelling → the key this model writes. When both are set, the key this
+    model writes wins and the other stays an unknown key, as a decoder that knows only one
+    spelling reads them (``topLayer`` in analyzed.toml, ``variant`` for the lifecycle)."""
 
     json_keys: ClassVar[Mapping[str, str]] = {}
     """Key this model writes in TOML → the key its JSON label spells instead."""
@@ -70,12 +78,8 @@ class SpecModel(BaseModel):
             return data
         result = dict(data)
         for other, canonical in renames.items():
-            if other not in result:
+            if other not in result or canonical in result:
                 continue
-            if canonical in result:
-                raise ValueError(
-                    f"both {canonical!r} and {other!r} are set; keep only {canonical!r}"
-                )
             result[canonical] = result.pop(other)
         return result
 
@@ -110,10 +114,16 @@ def _validate(
     source: str,
     context: Mapping[str, Any] | None,
     as_read: Any = None,
+    *,
+    refuse_unknown_keys: bool = False,
 ) -> Any:
     """Validate ``data``; errors name keys as they are in ``as_read`` (default: ``data``)."""
     try:
-        return cls.model_validate(data, context=dict(context or {}))
+        return cls.model_validate(
+            data,
+            context=dict(context or {}),
+            extra="forbid" if refuse_unknown_keys else None,
+        )
     except ValidationError as exc:
         raise spec_error_from(exc, data if as_read is None else as_read, source) from None
 
@@ -122,6 +132,9 @@ class Document(SpecModel):
     """A whole CNB TOML file. ``file_name`` is how errors name it when no path is known."""
 
     file_name: ClassVar[str] = "file.toml"
+    refuse_unknown_keys: ClassVar[bool] = False
+    """True where pack refuses an unknown key ("unknown configuration element"), so a
+    misspelt key is an error rather than a warning."""
 
     @classmethod
     def from_data(
@@ -132,7 +145,10 @@ class Document(SpecModel):
         context: Mapping[str, Any] | None = None,
     ) -> Self:
         """Validate already-parsed TOML data; errors name ``source``."""
-        model: Self = _validate(cls, data, source or cls.file_name, context)
+        name = source or cls.file_name
+        model: Self = _validate(
+            cls, data, name, context, refuse_unknown_keys=cls.refuse_unknown_keys
+        )
         return model
 
     @classmethod

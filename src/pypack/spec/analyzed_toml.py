@@ -1,11 +1,15 @@
 """``<layers>/analyzed.toml``: what the analyzer found about the previous, run and build images.
 
 Written by the analyzer (and updated by the detector and restorer); read by every later phase.
+An ``[image]`` without a ``reference`` means no previous image, as the reference's
+``PreviousImageRef() == ""`` reads it.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from pydantic import model_validator
 
 from pypack.spec._base import Document, SpecModel
 from pypack.spec.lifecycle_metadata import LayersMetadata
@@ -15,7 +19,7 @@ from pypack.spec.targets import Distro
 class ImageIdentifier(SpecModel):
     """An image by reference: a digest reference, a daemon image ID or a layout path."""
 
-    reference: str
+    reference: str = ""
 
 
 class TargetMetadata(SpecModel):
@@ -49,3 +53,9 @@ class AnalyzedFile(Document):
     build_image: ImageIdentifier | None = None
     metadata: LayersMetadata = LayersMetadata()
     run_image: RunImage | None = None
+
+    @model_validator(mode="after")
+    def _no_reference_no_image(self) -> AnalyzedFile:
+        if self.image is not None and not self.image.reference:
+            self.image = None
+        return self

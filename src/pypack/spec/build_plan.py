@@ -14,16 +14,22 @@ from pypack.spec._base import Document, FreeForm, SpecModel
 
 
 class Provide(SpecModel):
-    """``[[provides]]``: a dependency this buildpack can contribute."""
+    """``[[provides]]``: a dependency this buildpack can contribute. As in the reference, a
+    missing ``name`` is the empty name (which only an empty-named requirement matches)."""
 
-    name: str
+    name: str = ""
 
 
 class Require(SpecModel):
-    """``[[requires]]``: a dependency this buildpack needs, with free-form ``[metadata]``."""
+    """A requirement with free-form ``[metadata]``: in plan.toml and the Buildpack Plan, where
+    the reference also reads (and keeps) a top-level ``version``."""
 
-    name: str
+    name: str = ""
     metadata: FreeForm = {}
+
+
+class DetectRequire(Require):
+    """``[[requires]]`` of a buildpack's detect output, and a deprecated ``[[bom]]`` entry."""
 
     @model_validator(mode="before")
     @classmethod
@@ -37,7 +43,7 @@ class PlanSections(SpecModel):
     """One alternative: what it provides and what it requires."""
 
     provides: list[Provide] = []
-    requires: list[Require] = []
+    requires: list[DetectRequire] = []
 
 
 class DetectPlan(PlanSections, Document):

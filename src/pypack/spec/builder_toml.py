@@ -1,6 +1,7 @@
 """``builder.toml``: pack's builder configuration, read by ``pypack builder create``.
 
-Written by builder authors. Unknown keys are an error, as in pack. The old ``[stack]`` keys and
+Written by builder authors. Unknown keys are an error, as in pack (``unknown configuration
+element`` from ``builder.ReadConfig``). The old ``[stack]`` keys and
 the new ``[build] image`` / ``[[run.images]]`` keys are merged as pack merges them:
 :attr:`BuilderConfig.build_image` and :attr:`BuilderConfig.run_images` give the result.
 """
@@ -114,6 +115,7 @@ class BuilderConfig(Document):
     """The whole ``builder.toml``."""
 
     file_name: ClassVar[str] = "builder.toml"
+    refuse_unknown_keys: ClassVar[bool] = True
 
     description: str | None = None
     buildpacks: list[BuilderModule] = []

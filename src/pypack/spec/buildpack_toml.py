@@ -39,8 +39,11 @@ class BuildpackDescriptor(Document):
 
     @model_validator(mode="after")
     def _composite_rules(self) -> BuildpackDescriptor:
-        if self.order and self.stacks:
-            raise ValueError("a composite buildpack ([[order]]) must not declare [[stacks]]")
+        # pack: "cannot have both 'targets'/'stacks' and an 'order' defined"
+        if self.order and (self.stacks or self.targets):
+            raise ValueError(
+                "a composite buildpack ([[order]]) must not declare [[targets]] or [[stacks]]"
+            )
         return self
 
     @property

@@ -8,7 +8,6 @@ array from 0.9, where ``direct`` is gone).
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
@@ -17,14 +16,16 @@ from pypack.spec._base import Document, SpecModel
 from pypack.spec.api import ApiVersion
 from pypack.spec.bom import BomEntry
 
-_PROCESS_TYPE = re.compile(r"[A-Za-z0-9._-]+")
+FORBIDDEN_TYPE_CHARACTERS = "/><:|&\\"
+"""What the reference lifecycle refuses in a process type (``/cnb/process/<type>`` is a file)."""
 
 
 class ImageLabel(SpecModel):
-    """``[[labels]]``: an image label the buildpack sets."""
+    """``[[labels]]``: an image label the buildpack sets; no ``value`` is the empty value, as
+    the reference reads it."""
 
     key: str
-    value: str
+    value: str = ""
 
 
 class Slice(SpecModel):
@@ -46,11 +47,17 @@ class ProcessEntry(SpecModel):
     working_dir: str | None = None
     exec_env: list[str] | None = None
 
+    # The reference refuses these when the exporter writes /cnb/process/<type> (exit 62); they
+    # are refused here when the builder reads launch.toml, the first phase that sees them.
     @field_validator("type")
     @classmethod
     def _type_chars(cls, value: str) -> str:
-        if not _PROCESS_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} may hold only letters, digits, '.', '_' and '-'")
+        if not value:
+            raise ValueError("type is required for all processes")
+        if any(char in FORBIDDEN_TYPE_CHARACTERS for char in value):
+            raise ValueError(
+                f"{value!r}: type may not contain characters '{FORBIDDEN_TYPE_CHARACTERS}'"
+            )
         return value
 
     @model_validator(mode="after")

@@ -25,8 +25,13 @@ class License(SpecModel):
     type: str | None = None
     uri: str | None = None
 
+
+class ProjectLicense(License):
+    """A license of project.toml, where pack requires a ``type`` or a ``uri`` ("must have a type
+    or uri defined for each license"); in buildpack.toml neither pack nor the lifecycle checks."""
+
     @model_validator(mode="after")
-    def _type_or_uri(self) -> License:
+    def _type_or_uri(self) -> ProjectLicense:
         if not self.type and not self.uri:
             raise ValueError("a license needs a 'type' or a 'uri'")
         return self

@@ -19,9 +19,10 @@ class PinnedRef(ModuleRef):
 
 
 class PinnedGroup(SpecModel):
-    """One ``[[order]]`` group of order.toml."""
+    """One ``[[order]]`` group of order.toml; one without ``group`` is empty (it never passes),
+    as the reference reads it."""
 
-    group: list[PinnedRef]
+    group: list[PinnedRef] = []
 
 
 class OrderFile(Document):

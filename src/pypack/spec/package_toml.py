@@ -1,6 +1,7 @@
 """``package.toml``: what ``pypack buildpack package`` puts into a buildpackage.
 
-Written by buildpack authors. Unknown keys are an error, as in pack.
+Written by buildpack authors. Unknown keys are an error, as in pack (``unknown configuration
+element`` from ``buildpackage.ConfigReader``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class PackageConfig(Document):
     """The whole ``package.toml``."""
 
     file_name: ClassVar[str] = "package.toml"
+    refuse_unknown_keys: ClassVar[bool] = True
 
     buildpack: ModuleUri | None = None
     extension: ModuleUri | None = None

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from pypack.errors import SpecError
 from pypack.spec._base import Document, FreeForm, SpecModel, read_toml_file
-from pypack.spec.module import License, exec_env_names
+from pypack.spec.module import ProjectLicense, exec_env_names
 
 _SCHEMAS = ("0.1", "0.2", "0.3")
 
@@ -98,7 +98,7 @@ class ProjectInfo(_Open):
     authors: list[str] | None = None
     documentation_url: str | None = None
     source_url: str | None = None
-    licenses: list[License] | None = None
+    licenses: list[ProjectLicense] | None = None
 
 
 class BuildV01(_Open):
@@ -227,7 +227,7 @@ class ProjectSettings:
 
     schema_version: str
     name: str | None = None
-    licenses: list[License] = field(default_factory=list)
+    licenses: list[ProjectLicense] = field(default_factory=list)
     include: list[str] | None = None
     exclude: list[str] | None = None
     buildpacks: list[ProjectBuildpack] = field(default_factory=list)

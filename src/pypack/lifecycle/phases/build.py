@@ -81,7 +81,9 @@ class Builder:
         for buildpack in buildpacks:
             entries = _plan_for(buildpack.id, remaining)
             met = self._build_one(buildpack, entries, collected)
-            remaining = [entry for entry in remaining if entry.requires[0].name not in met]
+            # As the reference's Plan.Filter: an entry goes once any of its requirements is met;
+            # one without requirements (which the reference reads) stays.
+            remaining = [e for e in remaining if not any(r.name in met for r in e.requires)]
         metadata = BuildMetadata(
             buildpacks=[
                 GroupElement(id=bp.id, version=bp.version, api=bp.api, homepage=bp.homepage)
