@@ -94,3 +94,29 @@ def test_phase_outputs_are_0644_and_readable_by_another_uid(
         seen = read_as_other_uid(path)
         assert seen.returncode == 0, f"uid {OTHER_UID} cannot read {path}: {seen.stderr}"
     assert "digest = " in read_as_other_uid(layers / "report.toml").stdout
+
+
+def test_root_phases_leave_their_files_to_the_cnb_user(
+    ws: Workspace, registry: str, busybox_base: Image, umask_022: None
+) -> None:
+    """As in the Tekton buildpacks-phases task: analyzer, restorer and exporter start as root
+    and, like the reference (``priv.EnsureOwner`` then ``priv.RunAs``), write as the CNB user."""
+    run = push_run_image(registry, busybox_base, "modes-root:1")
+    ws.buildpack("a", detect=DETECT, build=BUILD)
+    ws.order([[("a", "1.0.0", False)]])
+    app = f"{registry}/conformance/modes-root-app:1"
+    cnb_env = {"CNB_USER_ID": str(CNB_UID), "CNB_GROUP_ID": str(CNB_GID)}
+    steps = [
+        ("analyzer", ["-run-image", run, app], True),
+        ("detector", [], False),
+        ("restorer", [], True),
+        ("builder", [], False),
+        ("exporter", [app], True),
+    ]
+    for phase, flags, as_root in steps:
+        result = ws.run(phase, *flags, env=cnb_env, as_root=as_root)
+        assert result.code == 0, f"{phase}: {result.text}"
+    files = [ws.layers / name for name in ("analyzed.toml", "group.toml", "report.toml")]
+    cnb = (CNB_UID, CNB_GID)
+    assert modes(files) == {path.name: (*cnb, "0o644") for path in files}
+    assert read_as_other_uid(ws.layers / "report.toml").returncode == 0

@@ -73,6 +73,14 @@ DOCUMENTS: dict[str, type[Document]] = {
     "project.v01.toml": ProjectV01,
     "project.v02.toml": ProjectV02,
     "project.v02-legacy-env.toml": ProjectV02,
+    # Files other tools write, with keys these models do not know: read and kept, as the
+    # reference's Go decoder reads them (it ignores them).
+    "analyzed.newer.toml": AnalyzedFile,
+    "group.newer.toml": GroupFile,
+    "plan.newer.toml": PlanFile,
+    "layer.newer.toml": LayerFile,
+    "report.newer.toml": ReportFile,
+    "order.newer.toml": OrderFile,
 }
 
 LABEL_MODELS: dict[str, type[Label]] = {
