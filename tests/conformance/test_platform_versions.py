@@ -9,12 +9,16 @@ differently per version (``platform/resolve_inputs.go``, ``phase/analyzer.go``,
 - ``SOURCE_DATE_EPOCH`` is honoured from 0.9; image history is written from 0.12;
 - before 0.10 the creator's ``-skip-restore`` skips the restore step; ``metadata.toml`` keeps a
   process's command as one string and the launcher appends user arguments;
-- the exporter refuses ``-run-image`` and ``-image`` (exit 3), the rebaser takes ``-image``.
+- the exporter refuses ``-run-image`` and ``-image`` (exit 3), the rebaser takes ``-image``;
+- the exporter puts the ``-launcher`` file in the app image and the ``-launcher-sbom`` files
+  in its launch SBOM; ``-launch-cache`` without ``-daemon`` is a warning.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import tomllib
 
 import pytest
@@ -23,7 +27,7 @@ from pypack.oci.image import Image
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS
 from pypack.spec.metadata_toml import Process
 from tests.conformance.harness import Workspace
-from tests.conformance.test_export import WEB, launch_toml, pull, push_run_image
+from tests.conformance.test_export import WEB, build, launch_toml, pull, push_run_image
 from tests.conformance.test_launch import Image as LaunchImage
 from tests.conformance.test_launch import argv_printer, image, web
 
@@ -151,3 +155,49 @@ def test_launcher_before_0_10_appends_user_args(image: LaunchImage) -> None:
     assert image.run("web", env=env).stdout.split() == ["node", "server.js"]
     env = {"CNB_PLATFORM_API": "0.10"}
     assert image.run("web", "other.js", env=env).stdout.split() == ["node", "other.js"]
+
+
+@pytest.mark.integration
+def test_exporter_takes_the_launcher_and_its_sbom_given(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    run = push_run_image(registry, busybox_base, "run-launcher:1")
+    ws.buildpack("a", build=launch_toml(WEB))
+    ws.order([[("a", "1.0.0", False)]])
+    app = f"{registry}/conformance/app-launcher:1"
+    build(ws, registry, run, app)
+    launcher = ws.root / "my-launcher"
+    launcher.write_text("#!/bin/sh\necho a launcher of the platform's own\n")
+    launcher.chmod(0o755)
+    sboms = ws.root / "launcher-sbom"
+    sboms.mkdir()
+    (sboms / "launcher.sbom.cdx.json").write_text('{"bomFormat": "CycloneDX"}\n')
+    (sboms / "notes.txt").write_text("not an SBOM\n")
+    result = ws.run(
+        "exporter",
+        *("-launcher", str(launcher), "-launcher-sbom", str(sboms)),
+        *("-launch-cache", str(ws.root / "launch-cache")),
+        app,
+        env=api_env("0.11"),
+    )
+    assert result.code == 0, result.text
+    assert "Ignoring -launch-cache, only intended for use with -daemon" in result.text
+    copied = ws.layers / "sbom" / "launch" / "buildpacksio_lifecycle" / "launcher"
+    assert sorted(p.name for p in copied.iterdir()) == ["launcher.sbom.cdx.json"]
+    image = pull(app)
+    contents = {}
+    for index in range(len(image.layers)):
+        with image.layers[index].open_uncompressed() as stream:
+            data = stream.read()
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                extracted = tar.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    contents[member.name] = extracted.read()
+    assert contents["cnb/lifecycle/launcher"] == launcher.read_bytes()
+    sbom = f"{str(ws.layers).lstrip('/')}/sbom/launch/buildpacksio_lifecycle/launcher/"
+    assert sbom + "launcher.sbom.cdx.json" in contents
+    missing = ws.run("exporter", "-launcher", str(ws.root / "nope"), app)
+    assert missing.code == 3
+    assert "-launcher" in missing.err
+    assert "no such file" in missing.err

@@ -126,6 +126,13 @@ class CreatorInputs:
     created: int | None = None
     exec_env: str = "production"
     parallel_export: bool = False
+    launcher: Path | None = None
+    """The launcher the app image gets (``-launcher``); None: the one this lifecycle carries."""
+    launcher_sbom: Path | None = None
+    """``-launcher-sbom`` (Platform >= 0.11): a directory whose ``*.sbom.{cdx,spdx,syft}.json``
+    files describe the launcher; the default ``/cnb/lifecycle`` holds ``launcher.sbom.*``."""
+    launch_cache: Path | None = None
+    """``-launch-cache`` (daemon exports): layer tars kept for the next export."""
     compress_layers: bool = False
     write_report: bool = True
     order_transform: OrderTransform | None = None

@@ -26,6 +26,7 @@ LAYERS, APP, PLATFORM = "/layers", "/workspace", "/platform"
 BUILDPACKS, BUILD_CONFIG = "/cnb/buildpacks", "/cnb/build-config"
 CNB_RUN, CNB_SYSTEM = "/cnb/run.toml", "/cnb/system.toml"
 CNB_STACK = "/cnb/stack.toml"
+CNB_LAUNCHER = "/cnb/lifecycle/launcher"
 
 COMMON = (
     Flag("log-level", "CNB_LOG_LEVEL", "info"),
@@ -157,6 +158,28 @@ def drop_privileges(parsed: Parsed, environ: Mapping[str, str], *owned: Path | N
     privileges.run_as(uid, gid, keep_docker_socket=parsed.flag("daemon"))
 
 
+def launcher_path(parsed: Parsed) -> Path | None:
+    """``-launcher``: the file the app image gets as its launcher. The default
+    ``/cnb/lifecycle/launcher`` is this lifecycle's own, so where that file is missing (a phase
+    run outside a builder) the launcher it carries is used; any other path must exist."""
+    given = parsed.text("launcher")
+    if given is None or (given == CNB_LAUNCHER and not Path(given).is_file()):
+        return None
+    if not Path(given).is_file():
+        raise invalid_inputs(f"-launcher {given}: no such file")
+    return Path(given)
+
+
+def launch_cache_dir(parsed: Parsed) -> Path | None:
+    """``-launch-cache``, which only a daemon export uses (a warning otherwise, as the
+    reference's)."""
+    given = path_flag(parsed, "launch-cache")
+    if given is not None and not parsed.flag("daemon"):
+        LOGGER.warning("Ignoring -launch-cache, only intended for use with -daemon")
+        return None
+    return given
+
+
 def creator_inputs(
     parsed: Parsed, context: Context, *, access: ImageAccess | None = None
 ) -> CreatorInputs:
@@ -181,6 +204,9 @@ def creator_inputs(
         created=source_date_epoch(environ) if context.api.at_least("0.9") else None,
         exec_env=environ.get("CNB_EXEC_ENV") or "production",
         parallel_export=parsed.flag("parallel"),
+        launcher=launcher_path(parsed),
+        launcher_sbom=path_flag(parsed, "launcher-sbom"),
+        launch_cache=launch_cache_dir(parsed),
         compress_layers=access is not None and access.kind == "registry",
     )
 

@@ -10,6 +10,7 @@ is only a warning.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.cache import Cache
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.inputs import CreatorInputs, require_access
+from pypack.lifecycle.launch_cache import LaunchCache
 from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
 from pypack.lifecycle.layer_tars import TarMaker
 from pypack.lifecycle.log import LOGGER
@@ -78,6 +80,16 @@ class ExportInputs:
     """The host directory standing for ``/`` of the image (see :class:`TarMaker`)."""
     stack_run_image: RunImageForExport | None = None
     """Before Platform 0.12: ``stack.toml``'s run image, recorded in the label's ``stack``."""
+    launcher: Path | None = None
+    """The launcher file (``-launcher``); None: the one this lifecycle carries."""
+
+    def launcher_bytes(self) -> bytes:
+        if self.launcher is None:
+            return launcher_script()
+        try:
+            return self.launcher.read_bytes()
+        except OSError as exc:
+            raise ExportError(f"failed to read launcher {self.launcher}: {exc}") from None
 
     def image_path(self, path: Path) -> str:
         """Where a host path is in the image."""
@@ -99,6 +111,10 @@ class Exporter:
     scratch: Path
     """Where layer tars are written; the caller removes it."""
     _tars: dict[tuple[str, str], _LayerTar] = field(default_factory=dict)
+    added: list[tuple[str, Path]] = field(default_factory=list)
+    """(diffID, uncompressed tar) of each layer the app image got from this export."""
+    reused: list[str] = field(default_factory=list)
+    """DiffIDs of the layers the app image took from the previous image."""
 
     def __post_init__(self) -> None:
         self._maker = TarMaker(
@@ -146,7 +162,7 @@ class Exporter:
             name = f"Application Slice: {number}" if slices else "Application Layer"
             self._add(image, path, info, previous, name)
             metadata.app.append(LayerSha(sha=info.diff_id))
-        path, info = maker.launcher(launcher_script())
+        path, info = maker.launcher(inputs.launcher_bytes())
         self._add(image, path, info, previous, "Buildpacks Application Launcher")
         metadata.launcher = LayerSha(sha=info.diff_id)
         path, info = self._config_layer(maker)
@@ -199,6 +215,7 @@ class Exporter:
                         "for layer; its launch=true layer has no contents"
                     )
                 image.reuse_layer(sha, previous, created_by=created_by)
+                self.reused.append(sha)
             record.layers[name] = BuildpackLayer(
                 sha=sha, data=layer.metadata, build=types.build, launch=True, cache=types.cache
             )
@@ -216,7 +233,9 @@ class Exporter:
     ) -> None:
         if previous is not None and previous.has_layer(info.diff_id):
             image.reuse_layer(info.diff_id, previous, created_by=created_by)
+            self.reused.append(info.diff_id)
             return
+        self.added.append((info.diff_id, tar))
         if self.compress:
             blob = tar.with_suffix(".tar.gz")
             with open(tar, "rb") as source, open(blob, "wb") as out:
@@ -453,6 +472,12 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
     project_path = paths.project_metadata_file
     project = ProjectMetadataFile.load(project_path) if project_path.is_file() else None
     run_image, previous = export_bases(access, analyzed)
+    launch_cache = LaunchCache(inputs.launch_cache) if inputs.launch_cache else None
+    if launch_cache is not None and previous is not None and access.kind == "daemon":
+        served = launch_cache.serve(previous)
+        LOGGER.debug("Reusing %d layers of the previous image from the launch cache", served)
+    if inputs.launcher_sbom is not None and inputs.platform_api.at_least("0.11"):
+        copy_launcher_sbom(inputs.launcher_sbom, paths.layers)
     stack_run_image = None
     if inputs.platform_api.less_than("0.12") and paths.stack.is_file():
         stack = StackFile.load(paths.stack).run_image
@@ -472,6 +497,7 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         exec_env=inputs.exec_env,
         root=paths.root,
         stack_run_image=stack_run_image,
+        launcher=inputs.launcher,
     )
     with tempfile.TemporaryDirectory(prefix="export-", dir=paths.scratch) as scratch:
         exporter = Exporter(export_inputs, inputs.compress_layers, Path(scratch))
@@ -484,9 +510,41 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
             cache=inputs.cache,
             parallel=inputs.parallel_export,
         )
+        if launch_cache is not None and access.kind == "daemon":
+            launch_cache.commit(exporter.added, exporter.reused)
     if inputs.write_report:
         write_report(paths.report_file, result, access)
     return result
+
+
+SBOM_EXTENSIONS = ("sbom.cdx.json", "sbom.spdx.json", "sbom.syft.json")
+DEFAULT_SBOM_DIR = Path("/cnb/lifecycle")
+
+
+def copy_launcher_sbom(source: Path, layers: Path) -> None:
+    """The launcher's SBOM files into the launch SBOM, as ``buildpacksio/lifecycle``'s
+    ``launcher``: from the default directory ``launcher.<ext>`` (saved as ``<ext>``), from any
+    other every ``*.<ext>`` file; a missing default file is a warning."""
+    target = layers / "sbom" / "launch" / escape_id("buildpacksio/lifecycle") / "launcher"
+    if source == DEFAULT_SBOM_DIR:
+        found = []
+        for extension in SBOM_EXTENSIONS:
+            path = source / f"launcher.{extension}"
+            if path.is_file():
+                found.append((path, extension))
+            else:
+                LOGGER.debug("Did not find SBOM launcher.%s in %s", extension, source)
+    elif source.is_dir():
+        found = sorted(
+            (path, path.name)
+            for path in source.iterdir()
+            if path.is_file() and path.name.endswith(tuple(f".{e}" for e in SBOM_EXTENSIONS))
+        )
+    else:
+        raise ExportError(f"failed to read the launcher SBOM directory {source}")
+    for path, name in found:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / name)
 
 
 def write_report(path: Path, result: SaveResult, access: ImageAccess) -> None:
