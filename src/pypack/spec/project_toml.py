@@ -117,9 +117,11 @@ class BuildV01(_Open):
 
 
 class ProjectV01(Document):
-    """``project.toml`` of schema 0.1."""
+    """``project.toml`` of schema 0.1. Other top-level tables are the user's own (pack warns
+    only on unknown keys under ``[project]`` and ``[build]``)."""
 
     file_name: ClassVar[str] = "project.toml"
+    extensible: ClassVar[bool] = True
     model_config = ConfigDict(extra="allow")
 
     project: ProjectInfo | None = None

@@ -500,6 +500,20 @@ ACCEPTED: list[tuple[str, str | None, str, list[str]]] = [
         ["types.run: unknown key; it is ignored (check its spelling)"],
     ),
     ("plan.toml", "buildpack-plan", "[[entries]]\nmetadata = {}\n", []),
+    # project.toml: pack warns on unknown keys of its own tables, not on the user's tables.
+    (
+        "project.toml",
+        None,
+        '[tool.custom]\nx = 1\n[build]\nbuilder = "b"\nbiulder = "c"\n',
+        ["build.biulder: unknown key; it is ignored (check its spelling)"],
+    ),
+    (
+        "project.toml",
+        None,
+        '[_]\nschema-version = "0.2"\nnam = "x"\n[com.example]\nx = 1\n'
+        '[io.buildpacks]\nbuilder = "b"\n[io.other]\ny = 2\n',
+        ["_.nam: unknown key; it is ignored (check its spelling)"],
+    ),
     ("plan.toml", "detect-plan", "[[provides]]\n[[requires]]\n", []),
 ]
 
