@@ -201,3 +201,24 @@ def test_exporter_takes_the_launcher_and_its_sbom_given(
     assert missing.code == 3
     assert "-launcher" in missing.err
     assert "no such file" in missing.err
+
+
+def test_extension_output_is_refused_naming_the_flag(ws: Workspace) -> None:
+    ws.buildpack("a")
+    ws.order([[("a", "1.0.0", False)]])
+    generated = ws.root / "generated"
+    (generated / "build" / "ext").mkdir(parents=True)
+    (generated / "build" / "ext" / "Dockerfile").write_text("FROM scratch\n")
+    result = ws.run("detector", "-generated", str(generated), env=api_env("0.13"))
+    assert result.code == 3
+    assert f"-generated {generated}: image extensions' output is not supported" in result.err
+    empty = ws.root / "empty"
+    empty.mkdir()
+    assert ws.run("detector", "-generated", str(empty), env=api_env("0.13")).code == 0
+
+
+def test_version_flag_among_other_flags(ws: Workspace) -> None:
+    result = ws.run("detector", "-log-level=debug", "-version")
+    assert result.code == 0, result.text
+    assert result.out.strip()
+    assert "===> DETECTING" not in result.text

@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         api = platform_api(env)
         parsed = flag_parser.parse(name, command.flags, rest, env, api)
+        if parsed.flag("version"):  # -version anywhere among the flags, as Go's flag package
+            print(__version__)
+            return ExitCode.SUCCESS
         log.configure(parsed.text("log-level"))
         if not command.positional:
             check_no_args(name, parsed.args)

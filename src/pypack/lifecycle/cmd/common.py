@@ -241,6 +241,19 @@ def deprecated_run_image(parsed: Parsed, context: Context) -> str | None:
     return deprecated
 
 
+def refuse_extension_output(parsed: Parsed, *names: str) -> None:
+    """``-generated`` and ``-extended`` hold what image extensions made; this lifecycle runs
+    no extensions (detect refuses ``order-extensions``), so a non-empty one is an error naming
+    the flag rather than output silently left out of the build."""
+    for name in names:
+        directory = path_flag(parsed, name)
+        if directory is not None and directory.is_dir() and any(directory.iterdir()):
+            raise invalid_inputs(
+                f"-{name} {directory}: image extensions' output is not supported by the pypack "
+                "lifecycle"
+            )
+
+
 def one_image(parsed: Parsed, name: str) -> None:
     """Refuse anything but exactly one ``<image>`` argument (exit 3)."""
     if len(parsed.args) != 1:

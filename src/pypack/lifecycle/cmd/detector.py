@@ -14,6 +14,7 @@ from pypack.lifecycle.cmd.common import (
     Context,
     PhaseCommand,
     creator_inputs,
+    refuse_extension_output,
 )
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.inputs import banner
@@ -40,6 +41,7 @@ FLAGS = (
 def run(parsed: Parsed, context: Context) -> None:
     """Detect the group and plan."""
     with banner("DETECTING"):
+        refuse_extension_output(parsed, "generated")
         inputs = creator_inputs(parsed, context)
         detect_phase(inputs)
 

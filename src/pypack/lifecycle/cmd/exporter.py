@@ -16,6 +16,7 @@ from pypack.lifecycle.cmd.common import (
     creator_inputs,
     drop_privileges,
     path_flag,
+    refuse_extension_output,
     refuse_run_image,
 )
 from pypack.lifecycle.flags import Flag, Parsed
@@ -51,6 +52,7 @@ def run(parsed: Parsed, context: Context) -> None:
     """Export the app image (and the cache); write report.toml."""
     with banner("EXPORTING"):
         at_least_one_image(parsed)
+        refuse_extension_output(parsed, "extended")
         refuse_run_image(parsed, context)
         access = access_from(parsed, context.environ)
         if access.kind == "registry":

@@ -15,6 +15,7 @@ from pypack.lifecycle.cmd.common import (
     creator_inputs,
     drop_privileges,
     path_flag,
+    refuse_extension_output,
 )
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.inputs import banner
@@ -39,6 +40,7 @@ FLAGS = (
 def run(parsed: Parsed, context: Context) -> None:
     """Restore layer metadata and cached layers."""
     with banner("RESTORING"):
+        refuse_extension_output(parsed, "generated")
         access = access_from(parsed, context.environ)
         inputs = creator_inputs(parsed, context, access=access)
         inputs.skip_restore = parsed.flag("skip-layers")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pypack.errors import ExitCode, PypackError
+from pypack.lifecycle.cache import ImageCache
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.inputs import CreatorInputs, require_access
 from pypack.lifecycle.log import LOGGER
@@ -77,6 +78,7 @@ def analyze(
     run_image: str,
     tags: Sequence[str] = (),
     platform_api: ApiVersion | None = None,
+    cache_image: str | None = None,
 ) -> AnalyzedFile:
     """The content of analyzed.toml (the run image's name and target from Platform 0.12)."""
     analyzed = AnalyzedFile()
@@ -102,7 +104,7 @@ def analyze(
         analyzed.run_image.image = run_image
         analyzed.run_image.target = image_target(run)
     if isinstance(access.store, RegistryImageStore):
-        for name in (image, *tags):
+        for name in (image, *tags, *([cache_image] if cache_image else [])):
             ref = parse_reference(name)
             try:
                 access.store.client(ref.registry).check_push_access(ref.repository)
@@ -139,6 +141,7 @@ def analyze_phase(inputs: CreatorInputs) -> AnalyzedFile:
         run_image=run_image,
         tags=inputs.tags,
         platform_api=inputs.platform_api,
+        cache_image=inputs.cache.name if isinstance(inputs.cache, ImageCache) else None,
     )
     analyzed.dump(inputs.paths.analyzed_file)
     return analyzed
