@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
+from pypack.oci.image import Image
 from tests.conformance.harness import Workspace
+from tests.conformance.test_export import push_run_image
 
 BUILD = """\
 mkdir -p "$1/tools/bin"
@@ -48,3 +52,26 @@ def test_underscore_ids_and_unknown_keys_from_other_tools(ws: Workspace) -> None
     assert [p["type"] for p in metadata["processes"]] == ["web"]
     assert metadata["labels"] == [{"key": "only-key", "value": ""}]
     assert (ws.layers / "simple_buildpack" / "tools" / "bin").is_dir()
+
+
+@pytest.mark.integration
+def test_a_process_type_the_exporter_cannot_write_fails_the_export(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    """lc: the builder takes any type; the exporter's process-types layer refuses ``/><:|&\\``
+    ("invalid process type ...: type may not contain characters", exit 62)."""
+    run = push_run_image(registry, busybox_base, "bad-type:1")
+    ws.buildpack(
+        "simple_buildpack",
+        build='printf \'[[processes]]\\ntype = "web/app"\\ncommand = ["x"]\\n\' > "$1/launch.toml"',
+    )
+    ws.order([[("simple_buildpack", "1.0.0", False)]])
+    app = f"{registry}/conformance/bad-type-app:1"
+    for phase, flags in (("analyzer", ["-run-image", run, app]), ("detector", []), ("builder", [])):
+        result = ws.run(phase, *flags)
+        assert result.code == 0, f"{phase}: {result.text}"
+    exported = ws.run("exporter", app)
+    assert exported.code == 62, exported.text
+    assert "invalid process type 'web/app': type may not contain characters '/><:|&\\'" in (
+        exported.err
+    )

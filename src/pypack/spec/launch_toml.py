@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, ValidationInfo, model_validator
 
 from pypack.spec._base import Document, SpecModel
 from pypack.spec.api import ApiVersion
@@ -18,6 +18,22 @@ from pypack.spec.bom import BomEntry
 
 FORBIDDEN_TYPE_CHARACTERS = "/><:|&\\"
 """What the reference lifecycle refuses in a process type (``/cnb/process/<type>`` is a file)."""
+
+
+def process_type_problem(value: str) -> str | None:
+    """Why the exporter cannot write ``/cnb/process/<value>``, in the reference's words.
+
+    The reference's builder takes any type from launch.toml; its exporter refuses these when it
+    makes the process-types layer (exit 62), and so does pypack's.
+    """
+    if not value:
+        return "type is required for all processes"
+    if any(char in FORBIDDEN_TYPE_CHARACTERS for char in value):
+        return (
+            f"invalid process type '{value}': type may not contain characters "
+            f"'{FORBIDDEN_TYPE_CHARACTERS}'"
+        )
+    return None
 
 
 class ImageLabel(SpecModel):
@@ -46,19 +62,6 @@ class ProcessEntry(SpecModel):
     default: bool = False
     working_dir: str | None = None
     exec_env: list[str] | None = None
-
-    # The reference refuses these when the exporter writes /cnb/process/<type> (exit 62); they
-    # are refused here when the builder reads launch.toml, the first phase that sees them.
-    @field_validator("type")
-    @classmethod
-    def _type_chars(cls, value: str) -> str:
-        if not value:
-            raise ValueError("type is required for all processes")
-        if any(char in FORBIDDEN_TYPE_CHARACTERS for char in value):
-            raise ValueError(
-                f"{value!r}: type may not contain characters '{FORBIDDEN_TYPE_CHARACTERS}'"
-            )
-        return value
 
     @model_validator(mode="after")
     def _api_rules(self, info: ValidationInfo) -> ProcessEntry:
