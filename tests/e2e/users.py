@@ -125,6 +125,10 @@ def host_user(name: str, *, subids: bool) -> Iterator[HostUser]:
             subprocess.run([tool("usermod"), *flags, name], check=True, capture_output=True)
         if not subids and not flags:
             pytest.fail(f"useradd gave test user {name} subordinate ids despite SUB_UID_COUNT=0")
+        interpreter = Path(os.path.realpath(sys.executable))
+        blocked = unsearchable_ancestor(interpreter, entry.pw_uid, entry.pw_gid)
+        if blocked is not None:  # e.g. a pyenv Python under /root; the distribution's is not
+            pytest.skip(f"user {name} cannot run {interpreter}: {blocked} is private")
         needed = (REPO, Path(sys.executable).parent)
         if any(unsearchable_ancestor(p, entry.pw_uid, entry.pw_gid) for p in needed):
             if not Path(sys.executable).is_relative_to(REPO):
