@@ -222,3 +222,41 @@ def test_version_flag_among_other_flags(ws: Workspace) -> None:
     assert result.code == 0, result.text
     assert result.out.strip()
     assert "===> DETECTING" not in result.text
+
+
+LEGACY_BOM = (
+    "cat > \"$1/launch.toml\" <<'EOF'\n"
+    '[[processes]]\ntype = "web"\ncommand = ["web-cmd"]\ndefault = true\n'
+    '[[bom]]\nname = "runtime-dep"\n[bom.metadata]\nsize = 1\n'
+    "EOF\n"
+    "cat > \"$1/build.toml\" <<'EOF'\n"
+    '[[bom]]\nname = "build-tool"\n'
+    "EOF"
+)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("api", ["0.8", "0.9"])
+def test_legacy_bom_before_0_9(ws: Workspace, registry: str, busybox_base: Image, api: str) -> None:
+    run = push_run_image(registry, busybox_base, f"run-bom-{api}:1")
+    write_stack(ws, run, [])
+    ws.buildpack("a", build=LEGACY_BOM)
+    ws.order([[("a", "1.0.0", False)]])
+    app = f"{registry}/conformance/app-bom-{api}:1"
+    result = ws.run("creator", app, env=api_env(api))
+    assert result.code == 0, result.text
+    metadata = tomllib.loads((ws.layers / "config" / "metadata.toml").read_text())
+    report = ws.read_toml("report.toml")
+    legacy = ws.layers / "sbom" / "launch" / "sbom.legacy.json"
+    label = json.loads(pull(app).label("io.buildpacks.build.metadata") or "{}")
+    if api == "0.8":
+        assert [e["name"] for e in metadata["bom"]] == ["runtime-dep"]
+        assert [e["name"] for e in label["bom"]] == ["runtime-dep"]
+        assert [e["name"] for e in report["build"]["bom"]] == ["build-tool"]
+        assert report["build"]["bom"][0]["buildpack"]["id"] == "a"
+        assert not legacy.exists()
+    else:
+        assert "bom" not in metadata
+        assert "bom" not in label
+        assert "build" not in report
+        assert [e["name"] for e in json.loads(legacy.read_text())] == ["runtime-dep"]

@@ -94,7 +94,10 @@ class Builder:
             slices=collected.slices,
             buildpack_default_process_type=collected.default_type,
         )
-        self._write_legacy_sbom(collected)
+        if self.platform_api.at_least("0.9"):
+            self._write_legacy_sbom(collected)
+        else:  # before Platform 0.9 the launch BOM stays in metadata.toml (and the label)
+            metadata.bom = collected.launch_bom or None
         metadata.dump(self.layers_dir / "config" / "metadata.toml")
         return metadata
 
@@ -225,6 +228,8 @@ class Builder:
     ) -> None:
         """Copy ``<layer>.sbom.<ext>`` (or, with no layer, ``<kind>.sbom.<ext>``) into
         ``<layers>/sbom/<kind>/<bp>/[<layer>/]sbom.<ext>``."""
+        if self.platform_api.less_than("0.8"):  # SBOM files are a Platform 0.8 feature
+            return
         stem = layer or kind
         for extension, media_type in SBOM_MEDIA_TYPES.items():
             source = layers / f"{stem}.sbom.{extension}"

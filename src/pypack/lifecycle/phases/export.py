@@ -31,6 +31,7 @@ from pypack.oci.layers import NORMALIZED_MTIME, LayerInfo, gzip_file
 from pypack.oci.models import History
 from pypack.spec.analyzed_toml import AnalyzedFile
 from pypack.spec.api import ApiVersion
+from pypack.spec.build_toml import BuildFile
 from pypack.spec.cache_metadata import CacheMetadata
 from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
@@ -48,7 +49,7 @@ from pypack.spec.lifecycle_metadata import (
 )
 from pypack.spec.metadata_toml import BuildMetadata, BuildMetadataLabel, LauncherMetadata
 from pypack.spec.project_metadata import ProjectMetadataFile, ProjectMetadataLabel
-from pypack.spec.report_toml import ImageReport, ReportFile
+from pypack.spec.report_toml import BuildReport, ImageReport, ReportFile
 from pypack.spec.stack_toml import StackFile
 from pypack.spec.store_toml import StoreFile
 
@@ -154,7 +155,7 @@ class Exporter:
                 self._buildpack_layers(image, element, previous, previous_md)
             )
         sbom_dir = inputs.layers_dir / "sbom" / "launch"
-        if sbom_dir.is_dir():
+        if sbom_dir.is_dir() and inputs.platform_api.at_least("0.8"):
             path, info = maker.directory(sbom_dir)
             self._add(image, path, info, previous, "Software Bill-of-Materials")
             metadata.sbom = LayerSha(sha=info.diff_id)
@@ -313,6 +314,7 @@ class Exporter:
         processes = [p.model_copy(update={"default": False}) for p in md.processes]
         buildpacks = [b.model_copy(update={"api": None}) for b in md.buildpacks]
         label = BuildMetadataLabel(
+            bom=md.bom,
             buildpacks=buildpacks,
             launcher=LauncherMetadata(version=__version__),
             processes=processes,
@@ -518,8 +520,24 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         if launch_cache is not None and access.kind == "daemon":
             launch_cache.commit(exporter.added, exporter.reused)
     if inputs.write_report:
-        write_report(paths.report_file, result, access)
+        legacy = (
+            legacy_build_bom(paths.layers, group) if inputs.platform_api.less_than("0.9") else None
+        )
+        write_report(paths.report_file, result, access, legacy)
     return result
+
+
+def legacy_build_bom(layers: Path, group: GroupFile) -> BuildReport:
+    """Before Platform 0.9 report.toml carries the build BOM: each buildpack's ``build.toml``
+    ``[[bom]]`` entries with the buildpack that wrote them."""
+    entries = []
+    for element in group.group:
+        path = layers / escape_id(element.id) / "build.toml"
+        if path.is_file():
+            owner = GroupElement(id=element.id, version=element.version)
+            for entry in BuildFile.load(path).bom or []:
+                entries.append(entry.model_copy(update={"buildpack": owner}))
+    return BuildReport(bom=entries)
 
 
 SBOM_EXTENSIONS = ("sbom.cdx.json", "sbom.spdx.json", "sbom.syft.json")
@@ -552,14 +570,17 @@ def copy_launcher_sbom(source: Path, layers: Path) -> None:
         shutil.copyfile(path, target / name)
 
 
-def write_report(path: Path, result: SaveResult, access: ImageAccess) -> None:
-    """report.toml for a saved image, and the ``*** Images`` lines."""
+def write_report(
+    path: Path, result: SaveResult, access: ImageAccess, build: BuildReport | None = None
+) -> None:
+    """report.toml for a saved image (and the legacy build BOM), and the ``*** Images``
+    lines."""
     report = ImageReport(tags=list(result.names))
     if access.kind == "daemon":
         report.image_id = result.image_id
     else:
         report.digest = result.digest
         report.manifest_size = result.manifest_size
-    ReportFile(image=report).dump(path)
+    ReportFile(image=report, build=build).dump(path)
     for name in result.names:
         LOGGER.info("*** Images (%s):\n      %s", (result.digest or result.image_id)[7:19], name)
