@@ -523,6 +523,8 @@ def test_added_buildpacks_and_inline_scripts(stack: Stack) -> None:
     assert "inline ran as 1000" in built.stdout
     assert stack.pypack("run", "test/inline:1").stdout == "hello: inline\n"
     assert stack.pypack("run", "test/inline:1", "--process", "extra").stdout == "extra process\n"
+    replaced = stack.pypack("run", "test/inline:1", "--", "echo", "a", "command", "instead")
+    assert replaced.stdout == "a command instead\n"  # through the launcher, as docker run would
     directory = stack.root / "buildpacks" / "test_probe"
     probe = stack.pypack(
         "build",

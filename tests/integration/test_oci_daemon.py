@@ -85,3 +85,13 @@ def test_layers_of_a_daemon_image_can_be_read(
     assert not store.exists("pypack-test/absent:1")
     store.tag(loaded.digest or "", "pypack-test/read:retagged")
     assert docker_client.images.get("pypack-test/read:retagged").id == loaded.digest
+
+
+def test_an_untagged_name_is_saved_as_latest(
+    docker_client: docker.DockerClient, busybox_base: Image
+) -> None:
+    """pack defaults a missing tag to :latest (``--daemon`` with ``host:port/org/app``)."""
+    store = DaemonImageStore(docker_client)
+    result = store.save(busybox_base.copy(), ["127.0.0.1:5000/org/untagged-app"])
+    assert docker_client.images.get("127.0.0.1:5000/org/untagged-app:latest").id == result.image_id
+    assert store.exists("127.0.0.1:5000/org/untagged-app")

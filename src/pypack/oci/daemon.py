@@ -24,6 +24,7 @@ from pypack.oci.digest import hex_of, sha256_of
 from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image, ImageError, Layer, SaveResult
 from pypack.oci.models import ContainerConfig, Descriptor, ImageConfig, Platform, RootFs
+from pypack.oci.reference import DEFAULT_TAG, parse_reference
 from pypack.oci.streams import reader
 
 if TYPE_CHECKING:
@@ -179,6 +180,13 @@ _CONTAINER_KEYS = frozenset(
 Entry = tuple[str, int, Callable[[], BinaryIO] | bytes]
 
 
+def _tagged(name: str) -> str:
+    """``name`` with ``:latest`` when it has no tag, as docker and pack default it."""
+    parse_reference(name)  # a malformed name is refused here, not by the daemon
+    untagged = "@" not in name and ":" not in name.rsplit("/", 1)[-1]
+    return f"{name}:{DEFAULT_TAG}" if untagged else name
+
+
 def _archive_entries(image: Image, config: bytes, names: list[str]) -> list[Entry]:
     config_name = f"{hex_of(sha256_of(config))}.json"
     entries: list[Entry] = [(config_name, len(config), config)]
@@ -191,7 +199,8 @@ def _archive_entries(image: Image, config: bytes, names: list[str]) -> list[Entr
         if from_daemon:
             continue  # the daemon has it and everything below it
         entries.append((name, *_sized_opener(layer)))
-    manifest = [{"Config": config_name, "RepoTags": names, "Layers": layer_names}]
+    tags = [_tagged(name) for name in names]
+    manifest = [{"Config": config_name, "RepoTags": tags, "Layers": layer_names}]
     raw = json.dumps(manifest).encode()
     entries.append(("manifest.json", len(raw), raw))
     return entries

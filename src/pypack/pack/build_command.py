@@ -106,7 +106,10 @@ def parse_creation_time(text: str | None) -> int | None:
     help="Default: pypack config pull-policy, else if-not-present.",
 )
 @click.option(
-    "--network", type=click.Choice(["host", "none"]), default="host", help="Network for buildpacks."
+    "--network",
+    type=click.Choice(["host", "none", "default"]),
+    default="host",
+    help="Network for buildpacks (default: host).",
 )
 @click.option(
     "--volume", "volumes", multiple=True, help="Mount host:target[:ro|rw] for buildpacks."
@@ -220,7 +223,7 @@ def build(
         previous_image=previous_image,
         cache_dir=cache_dir,
         clear_cache=clear_cache,
-        network=network == "host",
+        network=network != "none",
         volumes=[Volume.parse(v) for v in volumes],
         host_ca=DEFAULT_CA_BUNDLE if host_ca_certs else None,
         creation_time=parse_creation_time(creation_time),

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -31,13 +32,33 @@ def images() -> None:
         click.echo(f"{name:60} {digest}")
 
 
+LAUNCHER = "/cnb/lifecycle/launcher"
+
+
+def _command(
+    entrypoint: list[str], cmd: list[str], process_type: str | None, args: list[str], rootfs: Path
+) -> list[str]:
+    """What ``pypack run`` starts: ``--process TYPE`` picks the process (``args`` go to it);
+    a command given without one replaces the image's process through the launcher, as the
+    launch contract says; otherwise the image's entrypoint and command, as ``docker run``."""
+    if process_type:
+        return [f"/cnb/process/{process_type}", *args]
+    if args and (rootfs / LAUNCHER.lstrip("/")).exists():
+        return [LAUNCHER, *args]
+    return [*entrypoint, *(args or cmd)]
+
+
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("image")
 @click.option("-e", "--env", "envs", multiple=True, help="Extra env NAME=VALUE for the process.")
 @click.option("--process", "process_type", help="Process type to run instead of the default.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(image: str, envs: tuple[str, ...], process_type: str | None, args: tuple[str, ...]) -> None:
-    """Run IMAGE from the local store in a bubblewrap sandbox on the host's network."""
+    """Run IMAGE from the local store in a bubblewrap sandbox on the host's network.
+
+    ARGS (after --) replace the image's process: pypack run IMAGE -- CMD ARGS... runs CMD
+    through the CNB launcher (with the buildpacks' environment); with --process TYPE they are
+    that process's arguments."""
     home = Home(default_home())
     loaded = PlatformImages(home).load(image)
     if loaded is None:
@@ -46,10 +67,9 @@ def run(image: str, envs: tuple[str, ...], process_type: str | None, args: tuple
     config = loaded.config.config
     env = dict(entry.partition("=")[::2] for entry in config.env or [])
     env.update(parse_env(text, "--env") for text in envs)
-    entrypoint = list(config.entrypoint or [])
-    if process_type:
-        entrypoint = [f"/cnb/process/{process_type}"]
-    command = [*entrypoint, *(args if args else (config.cmd or []))]
+    command = _command(
+        list(config.entrypoint or []), list(config.cmd or []), process_type, list(args), rootfs
+    )
     if not command:
         raise UserError(f"image {image!r} has no entrypoint or command; give one after --")
     bwrap = shutil.which("bwrap")

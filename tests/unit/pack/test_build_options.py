@@ -412,3 +412,11 @@ def test_order_transform_of_added_buildpack_replaces_the_builder_groups(
     assert transform is not None
     builder_order = [[ModuleRef(id="builder/bp")]]
     assert [[r.id for r in g] for g in transform(builder_order)] == [["ex/added"]]
+
+
+def test_network_default_is_packs_spelling_of_host(
+    material: Path, captured: list[BuildRequest]
+) -> None:
+    built = _run("daemonless", ("--network", "default"), material, captured)
+    assert built.request.network
+    assert built.runner.network
