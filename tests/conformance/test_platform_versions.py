@@ -260,3 +260,20 @@ def test_legacy_bom_before_0_9(ws: Workspace, registry: str, busybox_base: Image
         assert "bom" not in label
         assert "build" not in report
         assert [e["name"] for e in json.loads(legacy.read_text())] == ["runtime-dep"]
+
+
+@pytest.mark.integration
+def test_restorer_from_0_14_checks_the_selected_run_image(ws: Workspace, registry: str) -> None:
+    missing = f"{registry}/conformance/no-such-run:1"
+    (ws.root / "cnb").mkdir(parents=True, exist_ok=True)
+    run_toml = ws.root / "cnb" / "run.toml"
+    run_toml.write_text(f'[[images]]\nimage = "{missing}"\n')
+    (ws.layers / "group.toml").write_text('[[group]]\nid = "a"\nversion = "1.0.0"\napi = "0.10"\n')
+    (ws.layers / "analyzed.toml").write_text(
+        f'[run-image]\nreference = "{missing}"\nimage = "{missing}"\n'
+    )
+    result = ws.run("restorer", "-run", str(run_toml), env=api_env("0.14"))
+    assert result.code == 1
+    assert f"selected run image '{missing}' is not accessible" in result.err
+    result = ws.run("restorer", env=api_env("0.13"))
+    assert result.code == 0, result.text

@@ -19,7 +19,7 @@ from pypack.lifecycle.cmd.common import (
 )
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.inputs import banner
-from pypack.lifecycle.phases.restore import restore_phase
+from pypack.lifecycle.phases.restore import check_run_image, restore_phase
 
 FLAGS = (
     *COMMON,
@@ -47,6 +47,8 @@ def run(parsed: Parsed, context: Context) -> None:
         drop_privileges(
             parsed, context.environ, inputs.paths.layers, path_flag(parsed, "cache-dir")
         )
+        if context.api.at_least("0.14"):
+            check_run_image(inputs)
         restore_phase(inputs)
 
 

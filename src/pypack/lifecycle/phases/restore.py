@@ -23,6 +23,7 @@ from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
 from pypack.spec.layer_toml import LayerFile
 from pypack.spec.lifecycle_metadata import BuildpackLayer
+from pypack.spec.run_toml import RunFile
 
 
 def restore(
@@ -87,6 +88,26 @@ def _restore_layer(
         LOGGER.warning("Failed to restore layer %r from the cache: %s", name, exc)
         shutil.rmtree(layer_dir, ignore_errors=True)
         toml_path.unlink(missing_ok=True)
+
+
+def check_run_image(inputs: CreatorInputs) -> None:
+    """From Platform 0.14 the restorer binary (``-run``; not the creator) checks that the run
+    image the analyzer chose from run.toml can still be read; one run.toml does not list (an
+    extension's) passes."""
+    path = inputs.paths.analyzed_file
+    run = AnalyzedFile.load(path).run_image if path.is_file() else None
+    if run is None or not run.image or inputs.access is None:
+        return
+    run_path = inputs.paths.run
+    offered = RunFile.load(run_path).images if run_path.is_file() else []
+    if not any(run.image == entry.image or run.image in (entry.mirrors or []) for entry in offered):
+        return
+    try:
+        found = inputs.access.load(run.image, "run image", ExitCode.GENERIC)
+    except PypackError:
+        found = None
+    if found is None:
+        raise PypackError(f"selected run image '{run.image}' is not accessible")
 
 
 def restore_phase(inputs: CreatorInputs) -> None:
