@@ -540,6 +540,17 @@ def test_added_buildpacks_and_inline_scripts(stack: Stack) -> None:
     assert "inline ran" in probe.stdout  # project.toml post buildpacks still run
 
 
+def test_an_app_given_as_a_zip_is_built_from_its_contents(stack: Stack) -> None:
+    import zipfile
+
+    app = stack.app("zipped-src", "from a zip")
+    archive = stack.root / "zipped-app.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(app / "hello.txt", "hello.txt")
+    stack.pypack("build", "test/zipped:1", "--builder", "test/builder:1", "--path", str(archive))
+    assert stack.pypack("run", "test/zipped:1").stdout == "hello: from a zip\n"
+
+
 def _leftovers(home: Path, tmp: Path) -> list[str]:
     """What a finished command left behind: anything in its TMPDIR, work directories under the
     home's builds/, and half-written blobs or cache staging."""

@@ -3,7 +3,8 @@
 ``include`` and ``exclude`` use ``.gitignore`` semantics: a pattern with a slash at its start or
 middle is anchored at the app root, otherwise it matches at any depth; ``*`` stays within one
 path component, ``**`` crosses them, a trailing ``/`` matches directories only, ``!`` re-includes,
-and the last matching pattern decides. Excluded files never reach the build.
+and the last matching pattern decides. Excluded files never reach the build. An app given as a
+zip or jar file is unpacked first, as pack does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import shutil
 import stat
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +156,25 @@ def _remove_empty_dirs(root: Path) -> None:
     for path in sorted(root.rglob("*"), key=lambda p: -len(p.parts)):
         if stat.S_ISDIR(os.lstat(path).st_mode) and not any(path.iterdir()):
             path.rmdir()
+
+
+def is_app_archive(path: Path) -> bool:
+    """True for ``--path app.zip`` (or a .jar): pack builds the unpacked contents."""
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+def unpack_app_archive(archive: Path, dest: Path) -> Path:
+    """Unpack a zip (or jar) app into ``dest`` with the permission bits it records (0644 and
+    0755 when it records none); zipfile drops ``..`` and absolute names."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for member in zipped.infolist():
+                written = Path(zipped.extract(member, dest))
+                mode = stat.S_IMODE(member.external_attr >> 16)
+                if not mode:
+                    mode = 0o755 if member.is_dir() else 0o644
+                written.chmod(mode | (0o700 if member.is_dir() else 0o600))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"--path {archive}: cannot unpack the archive: {exc}") from None
+    return dest

@@ -28,7 +28,7 @@ from pypack.lifecycle.privileges import give_tree
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.reference import LAYOUT_PREFIX
 from pypack.oci.registry import RegistryError
-from pypack.pack.app_source import copy_app
+from pypack.pack.app_source import copy_app, is_app_archive, unpack_app_archive
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
@@ -232,7 +232,10 @@ def prepare_work(work: Path, request: BuildRequest, uid: int, gid: int, say: Say
     pre = [extra.around_groups(entry, "io.buildpacks.pre") for entry in request.pre]
     post = [extra.around_groups(entry, "io.buildpacks.post") for entry in request.post]
     tree = WorkTree(work, lambda order: plan_order(order, added, pre, post))
-    copied = copy_app(request.app, tree.workspace, include=request.include, exclude=request.exclude)
+    source = request.app
+    if is_app_archive(source):
+        source = unpack_app_archive(source, tree.tmp / "app")
+    copied = copy_app(source, tree.workspace, include=request.include, exclude=request.exclude)
     say(f"     app: {copied} files from {request.app}")
     env = dict(request.env)
     if request.host_ca is not None:

@@ -14,6 +14,7 @@ from pypack.oci.auth import Keychain
 from pypack.oci.image import ImageStore
 from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
 from pypack.oci.stores import RegistryImageStore
+from pypack.pack.app_source import is_app_archive
 from pypack.pack.config import read_config
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PlatformImages, layout_target
@@ -172,8 +173,8 @@ def build(
         raise UserError(f"{image}: an oci: image goes to that OCI layout; drop {flag}")
     if cache_image and not publish:
         raise UserError("--cache-image needs --publish: the cache image lives in a registry")
-    if not app.is_dir():
-        raise UserError(f"--path {app}: not a directory")
+    if not app.is_dir() and not is_app_archive(app):
+        raise UserError(f"--path {app}: not a directory or a zip/jar archive of the app")
     home = Home(default_home())
     project_path = descriptor or app / "project.toml"
     settings = None

@@ -66,6 +66,9 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
     path = (base / uri.removeprefix("file://")).resolve()
     if path.is_file() and path.name.endswith((".tgz", ".tar.gz", ".tar")):
         target = Path(tempfile.mkdtemp(prefix="bp-", dir=scratch))
+        # the buildpack's own directory is the archive's "./": a buildpack directory, 0755 as
+        # pack makes it (mkdtemp's 0700 would shut the CNB user out of it)
+        target.chmod(0o755)
         with open(path, "rb") as archive:
             extract_layer(archive, target, whiteouts=False, same_owner=False, source=str(path))
         path = target

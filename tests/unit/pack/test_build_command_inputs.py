@@ -182,7 +182,9 @@ def test_a_path_that_is_not_a_directory(
 ) -> None:
     (tmp_path / "file").write_text("")
     argv = ["my/app", "--builder", "b", "--path", str(tmp_path / "file")]
-    assert refusal(argv, capsys) == f"--path {tmp_path / 'file'}: not a directory"
+    assert refusal(argv, capsys) == (
+        f"--path {tmp_path / 'file'}: not a directory or a zip/jar archive of the app"
+    )
 
 
 def test_cache_image_without_publish(app: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,6 +211,18 @@ def test_a_tgz_is_unpacked_and_copied_in(extra: ExtraBuildpacks, tmp_path: Path)
     assert build.read_text() == "#!/bin/sh\nexit 0\n"
 
 
+def test_a_tgz_packed_as_pack_packs_it_is_readable_by_everyone(
+    extra: ExtraBuildpacks, tmp_path: Path
+) -> None:
+    """pack's archives hold ``./`` entries; the buildpack's directory must not stay 0700."""
+    source = write_buildpack(tmp_path / "src-bp", "ex/dot", "1.2.3")
+    with tarfile.open(tmp_path / "app" / "dot.tgz", "w:gz") as archive:
+        archive.add(source, arcname=".")
+    assert extra.from_text("dot.tgz") == ModuleRef(id="ex/dot", version="1.2.3")
+    version_dir = extra.buildpacks_dir / "ex_dot" / "1.2.3"
+    assert stat.S_IMODE(version_dir.stat().st_mode) == 0o755
+
+
 def test_a_cnb_file_is_extracted_under_cnb_buildpacks_only(
     extra: ExtraBuildpacks, tmp_path: Path, make_image: MakeImage
 ) -> None:
