@@ -214,5 +214,11 @@ def test_launcher_exit_codes(image: Image) -> None:
     assert image.run("launcher", "--", "sh", "-c", "exit 7").returncode == 7  # the process's own
     assert image.run("launcher", "--", "no-such-program").returncode == 82
     assert image.run("web", env={"CNB_PLATFORM_API": "0.3"}).returncode == 11
+    image.metadata(web(command=[]), default="web")  # lc: launcher.go, "no command provided"
+    empty = image.run("web")
+    assert (empty.returncode, empty.stderr) == (
+        82,
+        "ERROR: no command provided for process type web\n",
+    )
     os.remove(image.layers / "config" / "launch.sh")
     assert image.run("web").returncode == 1

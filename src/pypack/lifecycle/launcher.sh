@@ -66,6 +66,7 @@ if [ -n "$ptype" ]; then
   eval "command=\$CNB_P_${pindex}_COMMAND"    # shell-quoted words
   eval "defargs=\$CNB_P_${pindex}_ARGS"       # shell-quoted words
   eval "set -- $command" ; ncommand=$#
+  [ "$ncommand" -eq 0 ] && cnb_fail "no command provided for process type $ptype"
   user_args=$launch_args
   case "$bpapi" in 0.[0-8]) old_bp=true ;; *) old_bp=false ;; esac
   # before Platform API 0.10 user arguments are always appended to the process's arguments

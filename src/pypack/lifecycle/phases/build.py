@@ -191,7 +191,9 @@ class Builder:
             collected.processes[entry.type] = process
 
     def _command(self, command: list[str]) -> str | list[str]:
-        return command if self.platform_api.at_least("0.10") else command[0]
+        if self.platform_api.at_least("0.10"):
+            return command
+        return command[0] if command else ""
 
     def _process_layers(self, buildpack: Buildpack, layers: Path) -> None:
         declared = set(buildpack.descriptor.buildpack.sbom_formats or [])
