@@ -277,3 +277,21 @@ def test_restorer_from_0_14_checks_the_selected_run_image(ws: Workspace, registr
     assert f"selected run image '{missing}' is not accessible" in result.err
     result = ws.run("restorer", env=api_env("0.13"))
     assert result.code == 0, result.text
+
+
+@pytest.mark.integration
+def test_restorer_from_0_10_records_the_build_image(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    build_image = push_run_image(registry, busybox_base, "build-v010:1")
+    (ws.layers / "group.toml").write_text('[[group]]\nid = "a"\nversion = "1.0.0"\napi = "0.10"\n')
+    (ws.layers / "analyzed.toml").write_text('[run-image]\nreference = "some/run:1"\n')
+    result = ws.run("restorer", "-build-image", build_image, env=api_env("0.10"))
+    assert result.code == 0, result.text
+    recorded = ws.read_toml("analyzed.toml")["build-image"]["reference"]
+    assert recorded.startswith(f"{registry}/conformance/build-v010@sha256:")
+    missing = ws.run(
+        "restorer", "-build-image", f"{registry}/conformance/none:1", env=api_env("0.10")
+    )
+    assert missing.code == 1
+    assert "failed to pull builder image" in missing.err

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,6 +26,9 @@ from tests.e2e.conftest import (
     lifecycle,
     report_digest,
 )
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +114,12 @@ def test_creator_0_9_run_image_from_stack_toml(
 
 
 def test_five_phases_match_creator(
-    builder_image: str, volumes: dict[str, Path], registry: str, run_image: str, tmp_path: Path
+    builder_image: str,
+    volumes: dict[str, Path],
+    registry: str,
+    run_image: str,
+    tmp_path: Path,
+    docker_client: DockerClient,
 ) -> None:
     by_creator = f"{registry}/e2e/by-creator:1"
     lifecycle(builder_image, volumes, "creator", *creator_args(by_creator, run_image))
@@ -118,6 +128,13 @@ def test_five_phases_match_creator(
     for child in volumes["cache"].iterdir():
         docker_safe_remove(child)
     app = f"{registry}/e2e/by-phases:1"
+    from pypack.oci.daemon import DaemonImageStore
+
+    # the task passes the builder as -build-image; the restorer reads it from its registry
+    builder_in_registry = f"{registry}/e2e/builder:1"
+    builder = DaemonImageStore(docker_client).load(builder_image)
+    assert builder is not None
+    RegistryImageStore().save(builder, [builder_in_registry])
     common = ["-log-level=info"]
     ids = [f"-uid={CNB_ID}", f"-gid={CNB_ID}"]
     lifecycle(
@@ -150,7 +167,7 @@ def test_five_phases_match_creator(
         volumes,
         "restorer",
         *common,
-        f"-build-image={builder_image}",
+        f"-build-image={builder_in_registry}",
         "-group=/layers/group.toml",
         "-layers=",
         "-cache-dir=/cache",
@@ -159,6 +176,8 @@ def test_five_phases_match_creator(
         "-insecure-registry=",
         "-skip-layers=false",
     )
+    build_image = tomllib.loads((volumes["layers"] / "analyzed.toml").read_text())["build-image"]
+    assert build_image["reference"].startswith(f"{registry}/e2e/builder@sha256:")
     lifecycle(
         builder_image,
         volumes,

@@ -18,8 +18,9 @@ from pypack.lifecycle.cmd.common import (
     refuse_extension_output,
 )
 from pypack.lifecycle.flags import Flag, Parsed
+from pypack.lifecycle.images import image_access
 from pypack.lifecycle.inputs import banner
-from pypack.lifecycle.phases.restore import check_run_image, restore_phase
+from pypack.lifecycle.phases.restore import check_run_image, record_build_image, restore_phase
 
 FLAGS = (
     *COMMON,
@@ -47,6 +48,12 @@ def run(parsed: Parsed, context: Context) -> None:
         drop_privileges(
             parsed, context.environ, inputs.paths.layers, path_flag(parsed, "cache-dir")
         )
+        build_image = parsed.text("build-image")  # defined from Platform 0.10
+        if build_image:
+            registry = image_access(
+                daemon=False, layout_dir=None, insecure=parsed.many("insecure-registry")
+            )
+            record_build_image(inputs.paths.analyzed_file, registry, build_image)
         if context.api.at_least("0.14"):
             check_run_image(inputs)
         restore_phase(inputs)

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.cache import Cache
+from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
 from pypack.lifecycle.privileges import give_tree
 from pypack.oci.extract import extract_layer
-from pypack.spec.analyzed_toml import AnalyzedFile
+from pypack.spec.analyzed_toml import AnalyzedFile, ImageIdentifier
 from pypack.spec.cache_metadata import CacheMetadata
 from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
@@ -88,6 +89,23 @@ def _restore_layer(
         LOGGER.warning("Failed to restore layer %r from the cache: %s", name, exc)
         shutil.rmtree(layer_dir, ignore_errors=True)
         toml_path.unlink(missing_ok=True)
+
+
+def record_build_image(analyzed_path: Path, access: ImageAccess, name: str) -> None:
+    """From Platform 0.10 the restorer binary's ``-build-image``: the build image is read from
+    its registry and its digest reference goes into analyzed.toml (``[build-image]``), as the
+    reference restorer records it for the extender; without analyzed.toml nothing happens."""
+    if not analyzed_path.is_file():
+        return
+    try:
+        image = access.load(name, "build image", ExitCode.GENERIC)
+    except PypackError as exc:
+        raise PypackError(f"failed to pull builder image {name}: {exc}") from None
+    if image is None:
+        raise PypackError(f"failed to pull builder image {name}: it does not exist")
+    analyzed = AnalyzedFile.load(analyzed_path)
+    analyzed.build_image = ImageIdentifier(reference=access.identifier(name, image))
+    analyzed.dump(analyzed_path)
 
 
 def check_run_image(inputs: CreatorInputs) -> None:
