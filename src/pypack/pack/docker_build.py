@@ -38,15 +38,19 @@ from pypack.spec.labels import BuilderMetadataLabel, BuildpackOrderLabel
 from pypack.spec.order_toml import OrderFile, PinnedGroup, PinnedRef
 from pypack.spec.report_toml import ReportFile
 
+DRIVEN_PLATFORM_APIS = frozenset(v for v in SUPPORTED_PLATFORM_APIS if v.at_least("0.12"))
+"""The Platform APIs whose creator flags this platform passes (``-run``, ``-insecure-registry``
+...); the lifecycle itself also runs 0.7-0.11 for platforms that drive those."""
+
 
 def _platform_api(builder_label: str | None) -> ApiVersion:
-    """The newest Platform API both pypack and the builder's lifecycle support."""
-    theirs = set(SUPPORTED_PLATFORM_APIS)
+    """The newest Platform API both this platform and the builder's lifecycle support."""
+    theirs = set(DRIVEN_PLATFORM_APIS)
     if builder_label:
         metadata = BuilderMetadataLabel.from_label(builder_label)
         if metadata.lifecycle.apis.platform.supported:
             theirs = set(metadata.lifecycle.apis.platform.supported)
-    common = sorted(theirs & set(SUPPORTED_PLATFORM_APIS))
+    common = sorted(theirs & DRIVEN_PLATFORM_APIS)
     if not common:
         raise UserError("the builder's lifecycle supports no Platform API pypack knows (0.12-0.15)")
     return common[-1]
