@@ -24,6 +24,8 @@ import tomllib
 import pytest
 
 from pypack.oci.image import Image
+from pypack.oci.models import Platform
+from pypack.oci.stores import RegistryImageStore
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS
 from pypack.spec.metadata_toml import Process
 from tests.conformance.harness import Workspace
@@ -295,3 +297,19 @@ def test_restorer_from_0_10_records_the_build_image(
     )
     assert missing.code == 1
     assert "failed to pull builder image" in missing.err
+
+
+@pytest.mark.integration
+def test_analyzer_needs_the_run_image_os_from_0_12(
+    ws: Workspace, registry: str, busybox_base: Image
+) -> None:
+    no_os = busybox_base.copy()
+    no_os.set_platform(Platform(os="", architecture="amd64"))
+    run = f"{registry}/conformance/run-no-os:1"
+    RegistryImageStore().save(no_os, [run])
+    app = f"{registry}/conformance/app-no-os:1"
+    result = ws.run("analyzer", "-run-image", run, app, env=api_env("0.12"))
+    assert result.code == 32
+    assert "failed to find OS in run image config" in result.err
+    result = ws.run("analyzer", "-run-image", run, app, env=api_env("0.11"))
+    assert result.code == 0, result.text

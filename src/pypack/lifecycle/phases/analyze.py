@@ -103,6 +103,8 @@ def analyze(
     if platform_api is None or platform_api.at_least("0.12"):
         analyzed.run_image.image = run_image
         analyzed.run_image.target = image_target(run)
+        if not analyzed.run_image.target.os:  # targets start at 0.12, and need an OS
+            raise AnalyzeError(f"failed to find OS in run image config of {run_image!r}")
     if isinstance(access.store, RegistryImageStore):
         for name in (image, *tags, *([cache_image] if cache_image else [])):
             ref = parse_reference(name)
