@@ -97,6 +97,7 @@ def test_creator_0_9_takes_the_run_image_from_stack_toml(
     assert label["stack"]["runImage"] == {"image": run, "mirrors": [mirror]}
     assert "image" not in label["runImage"]
     assert built.env("CNB_PLATFORM_API") == "0.9"
+    assert not built.config.history  # history is written from Platform 0.12
     assert built.created is not None
     assert built.created.startswith("2023-11-14T22:13:20")
 

@@ -179,6 +179,8 @@ class Exporter:
             path, info = maker.process_types(types)
             self._add(image, path, info, previous, "Buildpacks Process Types")
             metadata.process_types = LayerSha(sha=info.diff_id)
+        if not with_history:  # before Platform 0.12 the app image has no history at all
+            image.config.history = None
         metadata.run_image = self._run_image_record(run_image)
         run = inputs.analyzed.run_image
         metadata.stack = StackMetadata(
