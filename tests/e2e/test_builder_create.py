@@ -240,7 +240,7 @@ def test_builder_create_leaves_nothing_behind(trixie: Trixie, tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "ERROR: builder.toml: order: buildpack 'not/here' needs a version "
+        f"ERROR: {bad_config}: order: buildpack 'not/here' needs a version "
         "(0 versions are in [[buildpacks]])"
     ]
     failed.check(saved=False)

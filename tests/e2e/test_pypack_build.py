@@ -598,3 +598,24 @@ def test_builds_leave_nothing_behind(stack: Stack, registry: str, docker_client:
         assert interrupted.wait(timeout=30) != 0
     assert _leftovers(stack.home, tmp) == []
     assert not LayoutImageStore(Home(stack.home).images).exists(local_name("test/tidy:3"))
+
+
+def test_builder_config_errors_name_the_file_as_given(stack: Stack) -> None:
+    config = stack.root / "configs" / "my-builder.toml"
+    config.parent.mkdir()
+    config.write_text(
+        (stack.root / "builder.toml")
+        .read_text()
+        .replace("example.com/stacks/build:1", "example.com/stacks/missing:1")
+        .replace('uri = "buildpacks/', 'uri = "../buildpacks/')
+    )
+    done = subprocess.run(
+        [PYPACK, "builder", "create", "test/named:1", "--config", "configs/my-builder.toml",
+         "--pull-policy", "never"],
+        cwd=stack.root, capture_output=True, text=True, env=pypack_env(stack.home), check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ERROR: configs/my-builder.toml: build.image 'example.com/stacks/missing:1' not found "
+        "locally or in its registry"
+    ]

@@ -44,6 +44,7 @@ def create(
         wheel_cache=home.wheels,
         warn=lambda text: click.echo(f"Warning: {text}", err=True),
         say=lambda text: click.echo(text, err=True),
+        config_name=str(config_path),
     )
     click.echo(f"Successfully created builder {name} ({result.digest})")
 

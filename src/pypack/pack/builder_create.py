@@ -53,7 +53,11 @@ NO_LIFECYCLE_LABEL = "io.pypack.builder.daemonless-only"
 
 
 def _fetch(
-    module: BuilderModule, config_dir: Path, load: Callable[[str], Image | None], scratch: Path
+    module: BuilderModule,
+    config_dir: Path,
+    load: Callable[[str], Image | None],
+    scratch: Path,
+    config_name: str,
 ) -> list[PackagedBuildpack]:
     """The buildpacks one ``[[buildpacks]]`` entry brings (a package may bring several)."""
     uri = module.uri or ""
@@ -65,14 +69,16 @@ def _fetch(
     found = dependency_buildpacks(module.uri, module.image, config_dir, load, scratch)
     wanted_id = module.id or found[-1].info.id
     if not any(bp.info.id == wanted_id for bp in found):
-        raise UserError(f"buildpack from {source!r} is not {wanted_id!r} as builder.toml says")
+        raise UserError(f"{config_name}: buildpack from {source!r} is not {wanted_id!r} as it says")
     versions = {bp.info.version for bp in found if bp.info.id == wanted_id}
     if module.version and module.version not in versions:
         raise UserError(f"buildpack from {source!r}: no version {module.version!r} of {wanted_id}")
     return found
 
 
-def _pin(order: list[OrderGroup], buildpacks: list[PackagedBuildpack]) -> list[PinnedGroup]:
+def _pin(
+    order: list[OrderGroup], buildpacks: list[PackagedBuildpack], config_name: str
+) -> list[PinnedGroup]:
     """Give every order entry a version: the only version the builder has of that ID."""
     versions: dict[str, list[str]] = {}
     for bp in buildpacks:
@@ -86,13 +92,13 @@ def _pin(order: list[OrderGroup], buildpacks: list[PackagedBuildpack]) -> list[P
                 found = versions.get(ref.id, [])
                 if len(found) != 1:
                     raise UserError(
-                        f"builder.toml: order: buildpack {ref.id!r} needs a version "
+                        f"{config_name}: order: buildpack {ref.id!r} needs a version "
                         f"({len(found)} versions are in [[buildpacks]])"
                     )
                 version = found[0]
             elif version not in versions.get(ref.id, []):
                 raise UserError(
-                    f"builder.toml: order: buildpack {ref.id}@{version} is not in [[buildpacks]]"
+                    f"{config_name}: order: buildpack {ref.id}@{version} is not in [[buildpacks]]"
                 )
             refs.append(PinnedRef(id=ref.id, version=version, optional=ref.optional))
         pinned.append(PinnedGroup(group=refs))
@@ -113,11 +119,15 @@ def create_builder(
     wheel_cache: Path,
     warn: Callable[[str], None],
     say: Callable[[str], None] = lambda _text: None,
+    config_name: str = "builder.toml",
 ) -> SaveResult:
     """Make the builder image ``name`` from ``config`` and save it to ``target``; the
-    lifecycle's wheels come from (or go to) ``wheel_cache``."""
+    lifecycle's wheels come from (or go to) ``wheel_cache``. Errors about the configuration
+    name it ``config_name``: the path as the user gave it."""
     with work_directory("pypack-builder-") as scratch:
-        return _create(config, config_dir, name, load, target, wheel_cache, warn, say, scratch)
+        return _create(
+            config, config_dir, name, load, target, wheel_cache, warn, say, scratch, config_name
+        )
 
 
 def _create(
@@ -130,11 +140,13 @@ def _create(
     warn: Callable[[str], None],
     say: Callable[[str], None],
     scratch: Path,
+    config_name: str,
 ) -> SaveResult:
     build_image = load(config.build_image)
     if build_image is None:
         raise UserError(
-            f"builder.toml: build.image {config.build_image!r} not found locally or in its registry"
+            f"{config_name}: build.image {config.build_image!r} not found locally or in its "
+            "registry"
         )
     if not build_image.env("CNB_USER_ID") or not build_image.env("CNB_GROUP_ID"):
         raise UserError(f"build image {config.build_image!r} must set CNB_USER_ID and CNB_GROUP_ID")
@@ -175,14 +187,14 @@ def _create(
     buildpacks: list[PackagedBuildpack] = []
     layers_label: dict[str, dict[str, ModuleLayerInfo]] = {}
     for module in config.buildpacks:
-        for bp in _fetch(module, config_dir, load, scratch):
+        for bp in _fetch(module, config_dir, load, scratch, config_name):
             version = bp.info.version or ""
             if version in layers_label.get(bp.info.id, {}):
                 continue
             image.append_layer(bp.layer, created_by=f"pypack: buildpack {bp.info.full_name}")
             layers_label.setdefault(bp.info.id, {})[version] = bp.layer_info
             buildpacks.append(bp)
-    order = _pin(config.order, buildpacks)
+    order = _pin(config.order, buildpacks, config_name)
     run_images = config.run_images
     files: dict[str, bytes] = {"cnb/order.toml": OrderFile(order=order).dumps().encode()}
     if config.system is not None:
