@@ -15,19 +15,14 @@ from pathlib import Path
 
 
 def ensure_owner(uid: int, gid: int, paths: Iterable[Path | None]) -> None:
-    """Recursively chown each existing path not already owned by ``uid:gid`` (root only)."""
-    if os.geteuid() != 0:
-        return
+    """Give each existing path not already owned by ``uid:gid`` to that user, recursively
+    (root only); a volume whose top is already theirs is left as it is, as the reference does."""
     for path in paths:
         if path is None or not path.exists():
             continue
         st = os.lstat(path)
-        if (st.st_uid, st.st_gid) == (uid, gid):
-            continue
-        for root, dirs, files in os.walk(path):
-            os.lchown(root, uid, gid)
-            for name in (*dirs, *files):
-                os.lchown(os.path.join(root, name), uid, gid)
+        if (st.st_uid, st.st_gid) != (uid, gid):
+            give_tree(path, uid, gid)
 
 
 def give_tree(path: Path, uid: int, gid: int) -> None:

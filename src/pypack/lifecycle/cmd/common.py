@@ -194,7 +194,7 @@ def creator_inputs(
         platform_api=context.api,
         build_env=environ,
         image=image,
-        tags=parsed.many("tag") if parsed.many("tag") else parsed.args[1:],
+        tags=parsed.many("tag") or parsed.args[1:],
         previous_image=parsed.text("previous-image"),
         run_image=parsed.text("run-image"),
         cache=cache_from(parsed, access) if access is not None else None,
