@@ -1,0 +1,5 @@
+"""The conformance workspace, shared with the acceptance translations."""
+
+from tests.conformance.harness import ws
+
+__all__ = ["ws"]
