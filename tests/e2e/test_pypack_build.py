@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -619,3 +620,51 @@ def test_builder_config_errors_name_the_file_as_given(stack: Stack) -> None:
         "ERROR: configs/my-builder.toml: build.image 'example.com/stacks/missing:1' not found "
         "locally or in its registry"
     ]
+
+
+def _project_metadata(stack: Stack, name: str) -> Any:
+    image = LayoutImageStore(Home(stack.home).images).load(local_name(name))
+    assert image is not None
+    return json.loads(image.label("io.buildpacks.project.metadata") or "null")
+
+
+def test_project_metadata_comes_from_project_toml_else_git(stack: Stack) -> None:
+    # pack build.go: project.toml's version/source-url (type "project"), else the app's git
+    # repository (type "git", pkg/project/v02/metadata.go), else an empty label.
+    declared = stack.app("declared-app")
+    (declared / "project.toml").write_text(
+        '[_]\nschema-version = "0.2"\nversion = "1.4.2"\n'
+        'source-url = "https://example.com/org/app"\n'
+    )
+    stack.pypack("build", "test/declared:1", "--builder", "test/builder:1", "--path", str(declared))
+    assert _project_metadata(stack, "test/declared:1") == {
+        "source": {
+            "type": "project",
+            "version": {"declared": "1.4.2"},
+            "metadata": {"url": "https://example.com/org/app"},
+        }
+    }
+    repo = stack.app("git-app")
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            capture_output=True, check=True, text=True,
+        ).stdout.strip()  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    git("tag", "v1.0.0")
+    git("remote", "add", "origin", "https://example.com/org/git-app.git")
+    stack.pypack("build", "test/git:1", "--builder", "test/builder:1", "--path", str(repo))
+    assert _project_metadata(stack, "test/git:1") == {
+        "source": {
+            "type": "git",
+            "version": {"commit": git("rev-parse", "HEAD"), "describe": "v1.0.0"},
+            "metadata": {"refs": ["main", "v1.0.0"], "url": "https://example.com/org/git-app.git"},
+        }
+    }
+    plain = stack.app("plain-app")
+    stack.pypack("build", "test/plain:1", "--builder", "test/builder:1", "--path", str(plain))
+    assert _project_metadata(stack, "test/plain:1") in ({}, None)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pypack.errors import UserError
 from pypack.fsutil import work_directory
@@ -36,6 +37,7 @@ from pypack.pack.rootfs import unpack
 from pypack.pack.sandbox import HOST_CA_MOUNT, BwrapRunner, Volume
 from pypack.spec.labels import BuilderMetadataLabel
 from pypack.spec.module import ModuleRef
+from pypack.spec.project_metadata import ProjectMetadataFile
 from pypack.spec.project_toml import ProjectBuildpack
 from pypack.spec.run_toml import RunFile, RunImageEntry
 
@@ -86,6 +88,8 @@ class BuildRequest:
     sbom_dir: Path | None = None
     compress_layers: bool = False
     """Gzip new layers (for a registry); the local store and the daemon keep them plain."""
+    project_source: dict[str, Any] | None = None
+    """``[source]`` of project-metadata.toml (see :mod:`pypack.pack.project_source`)."""
 
 
 Say = Callable[[str], None]
@@ -242,6 +246,10 @@ def prepare_work(work: Path, request: BuildRequest, uid: int, gid: int, say: Say
         env.update(dict.fromkeys(HOST_CA_VARIABLES, HOST_CA_MOUNT))
     for name, value in env.items():
         (tree.platform / "env" / name).write_text(value)
+    if request.project_source is not None:
+        ProjectMetadataFile.model_validate({"source": request.project_source}).dump(
+            tree.layers / "project-metadata.toml"
+        )
     give_tree(work, uid, gid)
     return tree
 

@@ -165,6 +165,7 @@ def build(
     from pypack.lifecycle import log
     from pypack.pack.build import BuildRequest
     from pypack.pack.build import build as run_build
+    from pypack.pack.project_source import project_source
 
     if publish and daemon:
         raise UserError("--publish and --daemon are exclusive; choose where the image goes")
@@ -242,6 +243,11 @@ def build(
         report_dir=report_output_dir,
         sbom_dir=sbom_output_dir,
         insecure=insecure,
+        project_source=project_source(
+            settings.version if settings else None,
+            settings.source_url if settings else None,
+            app.resolve(),
+        ),
     )
     if use_docker:
         from pypack.pack.docker_build import docker_build

@@ -134,6 +134,8 @@ class ProjectV01(Document):
         return ProjectSettings(
             schema_version="0.1",
             name=project.name,
+            version=project.version,
+            source_url=project.source_url,
             licenses=list(project.licenses or []),
             include=self.build.include,
             exclude=self.build.exclude,
@@ -211,6 +213,8 @@ class ProjectV02(Document):
         return ProjectSettings(
             schema_version=self.project.schema_version,
             name=self.project.name,
+            version=self.project.version,
+            source_url=self.project.source_url,
             licenses=list(self.project.licenses or []),
             include=table.include,
             exclude=table.exclude,
@@ -229,6 +233,8 @@ class ProjectSettings:
 
     schema_version: str
     name: str | None = None
+    version: str | None = None
+    source_url: str | None = None
     licenses: list[ProjectLicense] = field(default_factory=list)
     include: list[str] | None = None
     exclude: list[str] | None = None
