@@ -103,10 +103,20 @@ class Workspace:
         self.order_path.write_text(_order_toml(groups))
 
     def run(
-        self, phase: str, *flags: str, env: dict[str, str] | None = None, as_root: bool = False
+        self,
+        phase: str,
+        *flags: str,
+        env: dict[str, str] | None = None,
+        as_root: bool = False,
+        dir_flags: bool = True,
+        cwd: Path | None = None,
+        cnb: Path | None = None,
     ) -> Result:
         """Run ``phase`` with the workspace's directories, as the CNB user; the directory flags
-        are those the phase defines at the run's Platform API (``CNB_PLATFORM_API``)."""
+        are those the phase defines at the run's Platform API (``CNB_PLATFORM_API``).
+        ``dir_flags=False`` passes none of them (a case about ``CNB_*`` variables or defaults);
+        ``cwd`` is the phase's working directory (default: the caller's). ``cnb`` is a host
+        directory the phase sees as ``/cnb`` (see :func:`with_cnb`), as in a builder image."""
         requested = {**self.env, **(env or {})}.get("CNB_PLATFORM_API", PLATFORM_API)
         try:
             api = ApiVersion.parse(requested)
@@ -138,6 +148,8 @@ class Workspace:
             "exporter": [*layers, *app],
             "creator": [*detect, *run_images],
         }.get(phase, [])  # fmt: skip
+        if not dir_flags:
+            defaults = []
         argv = [sys.executable, "-m", "pypack.lifecycle.main", phase, *defaults, *flags]
         if not as_root:
             # DAC_READ_SEARCH lets the CNB user read pypack and its venv wherever this checkout
@@ -147,6 +159,8 @@ class Workspace:
                 "--clear-groups", "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
                 *argv,
             ]  # fmt: skip
+        if cnb is not None:
+            argv = with_cnb(cnb, argv)
         environment = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.root / "home"),
@@ -155,8 +169,9 @@ class Workspace:
             **(env or {}),
         }
         done = subprocess.run(
-            argv, capture_output=True, text=True, env=environment, check=False, timeout=120
-        )
+            argv, capture_output=True, text=True, env=environment, check=False, timeout=120,
+            cwd=cwd,
+        )  # fmt: skip
         return Result(done.returncode, done.stdout, done.stderr)
 
     def read_toml(self, name: str) -> dict[str, Any]:
@@ -165,6 +180,24 @@ class Workspace:
     def group(self) -> list[str]:
         """``id@version`` of each group.toml entry."""
         return [f"{e['id']}@{e['version']}" for e in self.read_toml("group.toml").get("group", [])]
+
+
+def with_cnb(cnb: Path, argv: list[str]) -> list[str]:
+    """``argv`` run by bwrap in a mount namespace whose ``/`` is the host's top-level entries
+    plus ``cnb`` at ``/cnb``: the host's filesystem, network and Docker socket as they are, and
+    a ``/cnb`` (e.g. ``/cnb/lifecycle`` with the lifecycle's SBOM files) without touching the
+    host's ``/``."""
+    mounts: list[str] = []
+    for entry in sorted(Path("/").iterdir()):
+        if entry.name in ("proc", "dev", "cnb"):
+            continue
+        if entry.is_symlink():
+            mounts += ["--symlink", os.readlink(entry), str(entry)]
+        elif entry.is_dir():
+            mounts += ["--bind", str(entry), str(entry)]
+    bwrap = shutil.which("bwrap") or "bwrap"
+    return [bwrap, *mounts, "--proc", "/proc", "--dev-bind", "/dev", "/dev",
+            "--bind", str(cnb), "/cnb", "--die-with-parent", *argv]  # fmt: skip
 
 
 def _order_toml(groups: list[list[tuple[str, str, bool]]]) -> str:
