@@ -224,7 +224,7 @@ def test_case_14_unsupported_apis(ws: Workspace) -> None:
         ws.buildpack("a", api=api)
         result = ws.run("detector")
         assert result.code == 12, result.text
-        assert f"Buildpack API {api} is not supported" in result.err
+        assert f"buildpack API version '{api}' is incompatible with the lifecycle" in result.err
     ws.buildpack("a")
     unset = ws.run("detector", env={"CNB_PLATFORM_API": ""})
     assert unset.code == 11

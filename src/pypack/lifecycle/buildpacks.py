@@ -64,8 +64,8 @@ def check_buildpack_api(buildpack: Buildpack) -> None:
     if buildpack.api not in SUPPORTED_BUILDPACK_APIS:
         supported = ", ".join(str(v) for v in SUPPORTED_BUILDPACK_APIS)
         raise ApiError(
-            f"buildpack {buildpack.full_name}: Buildpack API {buildpack.api} is not supported "
-            f"by this lifecycle (supported: {supported})",
+            f"failed to set API for buildpack '{buildpack.full_name}': buildpack API version "
+            f"'{buildpack.api}' is incompatible with the lifecycle (supported: {supported})",
             exit_code=ExitCode.INCOMPATIBLE_BUILDPACK_API,
         )
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 LOGGER = logging.getLogger("pypack.lifecycle")
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -48,3 +50,39 @@ def configure(level: str | None) -> None:
 def phase(name: str) -> None:
     """The ``===> DETECTING`` banner a phase starts with."""
     LOGGER.info("===> %s", name)
+
+
+class _Held(logging.Handler):
+    """Keeps records instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def held_back() -> Iterator[None]:
+    """Hold every lifecycle log record, debug included, until the block ends; then print
+    those at the configured level, or all of them when the block raised. This is how the
+    reference detector logs a detection: each buildpack's output and the results block only
+    when no group passed (or at debug level)."""
+    held = _Held()
+    level, handlers, propagate = LOGGER.level, list(LOGGER.handlers), LOGGER.propagate
+    LOGGER.handlers, LOGGER.propagate = [held], False
+    LOGGER.setLevel(logging.DEBUG)
+    failed = False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        LOGGER.handlers, LOGGER.propagate = handlers, propagate
+        LOGGER.setLevel(level)
+        threshold = LOGGER.getEffectiveLevel()
+        for record in held.records:
+            if failed or record.levelno >= threshold:
+                LOGGER.handle(record)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.buildpacks import (
@@ -24,8 +25,9 @@ from pypack.lifecycle.buildpacks import (
     target_matches,
 )
 from pypack.lifecycle.execution import Execution, execution
+from pypack.lifecycle.file_errors import read_problem
 from pypack.lifecycle.inputs import CreatorInputs
-from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.log import LOGGER, held_back
 from pypack.spec.analyzed_toml import TargetMetadata
 from pypack.spec.api import ApiVersion
 from pypack.spec.build_plan import DetectPlan, PlanSections, Require
@@ -358,19 +360,32 @@ def system_order(
         ids = {ref.id for ref in group}
         before = [ModuleRef(id=r.id, version=r.version) for r in pre if r.id not in ids]
         after = [ModuleRef(id=r.id, version=r.version) for r in post if r.id not in ids]
+        if before:
+            LOGGER.debug("Prepending %d system buildpack(s) to group", len(before))
+        if after:
+            LOGGER.debug("Appending %d system buildpack(s) to group", len(after))
         result.append([*before, *group, *after])
     return result
 
 
-def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEntry]]:
-    """The detector: the order (the builder's, changed by the platform, with system
-    buildpacks), the first group that passes, group.toml and plan.toml."""
+def initialize_failure(what: str, path: Path, error: SpecError) -> UserError:
+    """A file the detector starts from that cannot be read, worded as the reference's
+    ``failed to initialize detector: reading order: ...``."""
+    return UserError(
+        f"failed to initialize detector: reading {what}: failed to read {what} file: "
+        + read_problem(path, error)
+    )
+
+
+def read_order(inputs: CreatorInputs) -> list[list[ModuleRef]]:
+    """The order to detect: the builder's, changed by the platform, with the system
+    buildpacks (Platform >= 0.15); every buildpack in it of a supported API."""
     paths = inputs.paths
     order_path = paths.order_file
     try:
         order_file = OrderFile.load(order_path)
     except SpecError as exc:
-        raise UserError(f"failed to read order file: {exc}") from None
+        raise initialize_failure("order", order_path, exc) from None
     if order_file.order_extensions:
         raise PypackError(
             f"{order_path}: image extensions (order-extensions) are not supported by the pypack "
@@ -380,15 +395,36 @@ def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEn
     order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
     if inputs.order_transform is not None:
         order = inputs.order_transform(order)
+    if inputs.platform_api.at_least("0.15") and paths.system and paths.system.is_file():
+        try:
+            system = SystemFile.load(paths.system).system
+        except SpecError as exc:
+            raise initialize_failure("system", paths.system, exc) from None
+        order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
     store = BuildpackStore(*paths.buildpacks)
     for group in order:
         for ref in group:
             check_buildpack_api(store.lookup(ref.id, ref.version))
-    if inputs.platform_api.at_least("0.15") and paths.system and paths.system.is_file():
-        system = SystemFile.load(paths.system).system
-        order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
-    with execution(inputs) as context:
-        selected, plan = Detector(context).detect(order)
+    return order
+
+
+def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEntry]]:
+    """The detector: the order, the first group that passes, group.toml and plan.toml.
+
+    As in the reference, what detection logs is held back and printed at the configured level
+    when a group passes, all of it (each buildpack's output, the results) when none does."""
+    paths = inputs.paths
+    order = read_order(inputs)
+    try:
+        with execution(inputs) as context, held_back():
+            selected, plan = Detector(context).detect(order)
+    except DetectFailed:
+        LOGGER.error("No buildpack groups passed detection.")
+        LOGGER.error("Please check that you are running against the correct path.")
+        raise DetectFailed("failed to detect: no buildpacks participating") from None
+    except DetectErrored:
+        LOGGER.error("No buildpack groups passed detection.")
+        raise DetectErrored("failed to detect: buildpack(s) failed with err") from None
     GroupFile(group=selected).dump(paths.group_file)
     if plan:
         PlanFile(entries=plan).dump(paths.plan_file)
