@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypack.errors import ExitCode, PypackError, SpecError, UserError
+from pypack.errors import ApiError, ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.buildpacks import Buildpack, check_buildpack_api
 from pypack.lifecycle.execution import Execution, execution
+from pypack.lifecycle.file_errors import read_problem
 from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
 from pypack.spec.api import ApiVersion
@@ -70,8 +72,15 @@ class Builder:
     def platform_api(self) -> ApiVersion:
         return self.execution.platform_api
 
-    def build(self, group: list[GroupElement], plan: list[PlanEntry]) -> BuildMetadata:
-        """Build every buildpack of ``group`` in order and write ``config/metadata.toml``."""
+    def build(
+        self,
+        group: list[GroupElement],
+        plan: list[PlanEntry],
+        *,
+        extensions: list[GroupElement] | None = None,
+    ) -> BuildMetadata:
+        """Build every buildpack of ``group`` in order and write ``config/metadata.toml``;
+        ``extensions`` (group.toml's) are recorded there without ``extension``/``optional``."""
         buildpacks = [self.execution.store.lookup(element.id, element.version) for element in group]
         for buildpack in buildpacks:
             check_buildpack_api(buildpack)
@@ -94,6 +103,11 @@ class Builder:
             slices=collected.slices,
             buildpack_default_process_type=collected.default_type,
         )
+        if extensions:
+            metadata.extensions = [
+                element.model_copy(update={"extension": None, "optional": None})
+                for element in extensions
+            ]
         if self.platform_api.at_least("0.9"):
             self._write_legacy_sbom(collected)
         else:  # before Platform 0.9 the launch BOM stays in metadata.toml (and the label)
@@ -273,14 +287,57 @@ def _with_buildpack(entries: list[BomEntry] | None, buildpack: Buildpack) -> lis
     return [entry.model_copy(update={"buildpack": element}) for entry in entries or []]
 
 
+def _unparsable_api(path: Path) -> ApiError | None:
+    """The reference's error for a group element whose ``api`` is no version (exit 12)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    for section, kind in (("group", "buildpack"), ("group-extensions", "extension")):
+        elements = data.get(section)
+        for element in elements if isinstance(elements, list) else []:
+            api = element.get("api") if isinstance(element, dict) else None
+            if not isinstance(api, str):
+                continue
+            try:
+                ApiVersion.parse(api)
+            except ValueError:
+                name = f"{element.get('id')}@{element.get('version')}"
+                return ApiError(
+                    f"failed to parse buildpack API '<nil>' for {kind} '{name}': {api!r} is not "
+                    "an API version",
+                    exit_code=ExitCode.INCOMPATIBLE_BUILDPACK_API,
+                )
+    return None
+
+
+def read_group(path: Path) -> GroupFile:
+    """group.toml, its errors worded as the reference builder's (``failed to read group
+    file: ...``)."""
+    try:
+        return GroupFile.load(path)
+    except SpecError as exc:
+        raise _unparsable_api(path) or UserError(
+            f"failed to read group file: {read_problem(path, exc)}"
+        ) from None
+
+
+def read_plan(path: Path) -> PlanFile:
+    """plan.toml, its errors worded as the reference builder's (``failed to read plan file:
+    ...``)."""
+    try:
+        return PlanFile.load(path)
+    except SpecError as exc:
+        raise UserError(f"failed to read plan file: {read_problem(path, exc)}") from None
+
+
 def build_phase(inputs: CreatorInputs) -> BuildMetadata:
     """The builder: every buildpack of group.toml builds its part of plan.toml; writes
-    ``config/metadata.toml``."""
+    ``config/metadata.toml`` (with group.toml's extensions, as the reference records them)."""
     paths = inputs.paths
-    try:
-        group = GroupFile.load(paths.group_file)
-        plan = PlanFile.load(paths.plan_file)
-    except SpecError as exc:
-        raise UserError(f"failed to read group or plan file: {exc}") from None
+    group = read_group(paths.group_file)
+    plan = read_plan(paths.plan_file)
     with execution(inputs) as context:
-        return Builder(context, paths.layers).build(list(group.group), list(plan.entries))
+        return Builder(context, paths.layers).build(
+            list(group.group), list(plan.entries), extensions=group.group_extensions
+        )
