@@ -218,7 +218,7 @@ def test_launcher_exit_codes(image: Image) -> None:
     empty = image.run("web")
     assert (empty.returncode, empty.stderr) == (
         82,
-        "ERROR: no command provided for process type web\n",
+        'ERROR: failed to launch: no command provided for process type "web"\n',
     )
     os.remove(image.layers / "config" / "launch.sh")
     assert image.run("web").returncode == 1

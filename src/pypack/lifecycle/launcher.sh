@@ -10,7 +10,11 @@
 
 exec 4>&1  # the real stdout, for exec.d programs whose fd 1 would be a capture pipe
 
-cnb_fail() { printf 'ERROR: %s\n' "$1" >&2; exit "${2:-82}"; }
+cnb_fail() {  # cnb_fail MESSAGE [CODE]: launch failures (82) read 'failed to launch: ...'
+  if [ "${2:-82}" = 82 ]; then set -- "failed to launch: $1" 82; fi
+  printf 'ERROR: %s\n' "$1" >&2
+  exit "$2"
+}
 cnb_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 launch_args=''
@@ -30,7 +34,12 @@ case "$platform_api" in
   *) cnb_fail "platform API version '$platform_api' is incompatible with the lifecycle" 11 ;;
 esac
 exec_env=${CNB_EXEC_ENV:-production}
-[ -n "${CNB_PROCESS_TYPE:-}" ] && printf 'Warning: CNB_PROCESS_TYPE is not supported in Platform API %s\n' "$platform_api" >&2
+if [ -n "${CNB_PROCESS_TYPE:-}" ]; then
+  printf 'Warning: CNB_PROCESS_TYPE is not supported in Platform API %s\n' "$platform_api" >&2
+  printf "Warning: Run with ENTRYPOINT '%s' to invoke the '%s' process type\n" \
+    "$CNB_PROCESS_TYPE" "$CNB_PROCESS_TYPE" >&2
+fi
+no_start='determine start command'
 
 # --- choose what to run -----------------------------------------------------------------------
 
@@ -48,7 +57,7 @@ while [ "$i" -le "${CNB_P_COUNT:-0}" ]; do
   eval "t=\$CNB_P_${i}_TYPE"
   if [ "$t" = "$self" ]; then
     eval "ee=\$CNB_P_${i}_EXEC_ENV"
-    cnb_eligible "$ee" || cnb_fail "process type $self was not found"
+    cnb_eligible "$ee" || cnb_fail "$no_start: process type $self was not found"
     ptype=$t
     pindex=$i
     break
@@ -66,7 +75,7 @@ if [ -n "$ptype" ]; then
   eval "command=\$CNB_P_${pindex}_COMMAND"    # shell-quoted words
   eval "defargs=\$CNB_P_${pindex}_ARGS"       # shell-quoted words
   eval "set -- $command" ; ncommand=$#
-  [ "$ncommand" -eq 0 ] && cnb_fail "no command provided for process type $ptype"
+  [ "$ncommand" -eq 0 ] && cnb_fail "no command provided for process type \"$ptype\""
   user_args=$launch_args
   case "$bpapi" in 0.[0-8]) old_bp=true ;; *) old_bp=false ;; esac
   # before Platform API 0.10 user arguments are always appended to the process's arguments
@@ -80,10 +89,10 @@ if [ -n "$ptype" ]; then
   fi
 else
   eval "set -- $launch_args"
-  [ $# -eq 0 ] && cnb_fail "when there is no default process a command is required"
+  [ $# -eq 0 ] && cnb_fail "$no_start: when there is no default process a command is required"
   if [ "$1" = "--" ]; then
     shift
-    [ $# -eq 0 ] && cnb_fail "when there is no default process a command is required"
+    [ $# -eq 0 ] && cnb_fail "$no_start: when there is no default process a command is required"
     direct=true
   fi
   words=''
@@ -224,11 +233,10 @@ eval "set -- $words"
 if [ $# -eq 1 ]; then
   script="$script cd '$workdir' && $1"   # one word: a script, as 'launcher "echo \$FOO"'
 else
-  tokens=''
-  for t in "$@"; do
-    t=$(printf '%s' "$t" | sed 's/\\/\\\\/g; s/"/\\"/g')
-    tokens="$tokens \"$t\""
-  done
-  script="$script cd '$workdir' && exec $tokens"
+  # As the reference's bash launcher: after the profiles each word (the script's arguments) is
+  # evaluated as 'eval echo "<word>"', so it may name variables the profiles set and its own
+  # quotes are shell quotes; the evaluated words are the command and its arguments.
+  script="$script cd '$workdir' || exit 1;"' cnb_n=$#; for cnb_t do set -- "$@" "$(eval echo \"$cnb_t\")"; done; shift "$cnb_n"; exec "$@"'
+  exec "$shell" -c "$script" "$0" "$@"
 fi
 exec "$shell" -c "$script"
