@@ -11,8 +11,10 @@ An image cache is an image of the cache layers with the metadata as a label.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -22,6 +24,7 @@ from pypack.lifecycle.log import LOGGER
 from pypack.oci.digest import CHUNK, verified_chunks
 from pypack.oci.image import Image, ImageStore
 from pypack.oci.layers import LayerInfo
+from pypack.oci.mediatypes import OCI_LAYER
 from pypack.oci.streams import reader
 from pypack.spec.cache_metadata import CacheMetadata
 
@@ -183,4 +186,14 @@ class ImageCache:
     def commit(self, metadata: CacheMetadata) -> None:
         assert self._new is not None, "start() first"
         self._new.set_label(CacheMetadata.label_name, metadata.to_label())
-        self._store.save(self._new, [self.name])
+        if self._new.layers:
+            self._store.save(self._new, [self.name])
+            return
+        # nothing cached: one empty layer (an empty tar, two zero blocks), as the reference's
+        # cache image has, so the image is valid everywhere (docker refuses zero layers)
+        with tempfile.TemporaryDirectory(prefix="empty-cache-") as scratch:
+            empty = Path(scratch) / "empty.tar"
+            empty.write_bytes(bytes(1024))
+            digest = "sha256:" + hashlib.sha256(bytes(1024)).hexdigest()
+            self._new.add_layer(empty, LayerInfo(digest, digest, 1024, OCI_LAYER))
+            self._store.save(self._new, [self.name])

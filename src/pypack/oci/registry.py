@@ -215,8 +215,8 @@ class RegistryClient:
                     time.sleep(self._backoff * 2 ** (attempt - 1))
                     continue
                 raise RegistryError(
-                    f"registry {self.registry}: {what}: cannot connect ({type(exc).__name__}); "
-                    "is the registry running and reachable?"
+                    f"registry {self.registry}: {what}: cannot connect ({type(exc).__name__}) "
+                    f"to {full_url}; is the registry running and reachable?"
                 ) from None
             if response.status_code in expected:
                 return response

@@ -108,7 +108,8 @@ class RegistryImageStore:
         client_factory: Callable[[str], RegistryClient] | None = None,
     ) -> None:
         self._keychain = keychain or Keychain()
-        self._insecure = set(insecure_registries)
+        # an entry may name a repository too (``host/repo``), as the reference accepts
+        self._insecure = {entry.split("/", 1)[0] for entry in insecure_registries}
         self._factory = client_factory
         self._clients: dict[str, RegistryClient] = {}
 

@@ -40,6 +40,7 @@ FLAGS = _flags()
 def run(parsed: Parsed, context: Context) -> None:
     """analyze → detect → restore → build → export."""
     one_image(parsed, "creator")
+    exporter.insecure_registries_from_env(parsed, context.environ)
     access = access_from(parsed, context.environ)
     inputs = creator_inputs(parsed, context, access=access)
     inputs.skip_restore = parsed.flag("skip-restore")

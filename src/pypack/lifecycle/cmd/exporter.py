@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pypack.lifecycle.cmd.common import (
     APP,
     CNB_RUN,
@@ -48,10 +50,19 @@ FLAGS = (
 )
 
 
+def insecure_registries_from_env(parsed: Parsed, environ: Mapping[str, str]) -> None:
+    """Before Platform 0.13 there is no ``-insecure-registry`` flag, but the reference still
+    reads ``CNB_INSECURE_REGISTRIES`` (comma-separated) into its inputs: do the same."""
+    if not parsed.many("insecure-registry"):
+        raw = environ.get("CNB_INSECURE_REGISTRIES", "")
+        parsed.values["insecure-registry"] = [entry for entry in raw.split(",") if entry]
+
+
 def run(parsed: Parsed, context: Context) -> None:
     """Export the app image (and the cache); write report.toml."""
     with banner("EXPORTING"):
         at_least_one_image(parsed)
+        insecure_registries_from_env(parsed, context.environ)
         refuse_extension_output(parsed, "extended")
         refuse_run_image(parsed, context)
         access = access_from(parsed, context.environ)

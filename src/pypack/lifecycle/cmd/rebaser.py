@@ -15,6 +15,7 @@ from pypack.lifecycle.cmd.common import (
     deprecated_run_image,
     drop_privileges,
 )
+from pypack.lifecycle.cmd.exporter import insecure_registries_from_env
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.inputs import banner
 from pypack.lifecycle.phases.export import write_report
@@ -36,6 +37,7 @@ def run(parsed: Parsed, context: Context) -> None:
     with banner("REBASING"):
         at_least_one_image(parsed)
         run_image = deprecated_run_image(parsed, context)
+        insecure_registries_from_env(parsed, context.environ)
         access = access_from(parsed, context.environ)
         drop_privileges(parsed, context.environ)
         source = parsed.text("previous-image") or parsed.args[0]
