@@ -21,15 +21,30 @@ from pypack.oci.stores import LayoutImageStore, RegistryImageStore
 
 
 class LayoutImages:
-    """Images in per-repository OCI layouts under one directory."""
+    """Images in OCI layouts under one directory, one layout per image as the reference lays
+    them out: ``<root>/<registry>/<repository>/<tag>`` (``docker.io`` spelled
+    ``index.docker.io``, a digest as ``sha256/<hex>``). A name that is already a layout path
+    (as analyzed.toml records one, ``<path>[@<digest>]``) is that layout."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _store(self, name: str) -> tuple[LayoutImageStore, str]:
+    def path(self, name: str) -> Path:
+        """The layout directory of ``name``."""
+        if name.startswith("/"):
+            return Path(name.split("@", 1)[0])
         ref = parse_reference(name)
-        store = LayoutImageStore(LayoutStore(self.root / ref.registry / ref.repository))
-        return store, ref.tag or (ref.digest or "latest").replace(":", "/")
+        registry = "index.docker.io" if ref.registry == "docker.io" else ref.registry
+        leaf = ref.tag or (ref.digest or "latest").replace(":", "/")
+        return self.root / registry / ref.repository / leaf
+
+    def _store(self, name: str) -> tuple[LayoutImageStore, str]:
+        store = LayoutImageStore(LayoutStore(self.path(name)))
+        if name.startswith("/"):
+            names = store.layout.names() if store.layout.exists() else []
+            return store, names[-1] if names else "latest"
+        ref = parse_reference(name)
+        return store, ref.tag or (ref.digest or "latest")
 
     def load(self, name: str, platform: Platform | None = None) -> Image | None:
         """The image ``name`` from its layout, or None."""
@@ -52,8 +67,7 @@ class LayoutImages:
 
     def reference(self, name: str) -> str:
         """How analyzed.toml names a layout image: its layout path."""
-        ref = parse_reference(name)
-        return str(self.root / ref.registry / ref.repository)
+        return str(self.path(name))
 
 
 @dataclass
@@ -77,6 +91,21 @@ class ImageAccess:
             assert isinstance(self.store, LayoutImages)
             return f"{self.store.reference(name)}@{image.digest}"
         return f"{parse_reference(name).name}@{image.digest}"
+
+    def default_platform(self) -> Platform:
+        """The platform of an image the store does not have, as the reference's imgutil
+        starts one: the Docker daemon's OS and architecture, else linux/amd64."""
+        if self.kind == "daemon":
+            client = getattr(self.store, "client", None)
+            try:
+                info = client.info() if client is not None else {}
+            except Exception:  # no answer from the daemon: the default below
+                info = {}
+            arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(
+                str(info.get("Architecture", "")), str(info.get("Architecture") or "amd64")
+            )
+            return Platform(os=str(info.get("OSType") or "linux"), architecture=arch)
+        return Platform(os="linux", architecture="amd64")
 
     def load(self, name: str, what: str, exit_code: int) -> Image | None:
         """``name`` or None; a failure to read it is an error with ``exit_code``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pypack.errors import ExitCode, PypackError
 from pypack.lifecycle.cmd.common import (
     CNB_RUN,
     COMMON,
@@ -13,7 +14,6 @@ from pypack.lifecycle.cmd.common import (
     access_from,
     creator_inputs,
     drop_privileges,
-    one_image,
     path_flag,
 )
 from pypack.lifecycle.flags import Flag, Parsed
@@ -39,7 +39,11 @@ FLAGS = (
 def run(parsed: Parsed, context: Context) -> None:
     """Write analyzed.toml."""
     with banner("ANALYZING"):
-        one_image(parsed, "analyzer")
+        if len(parsed.args) != 1:
+            raise PypackError(
+                f"failed to parse arguments: received {len(parsed.args)} arguments, but expected 1",
+                exit_code=ExitCode.INVALID_ARGS,
+            )
         access = access_from(parsed, context.environ)
         inputs = creator_inputs(parsed, context, access=access)
         drop_privileges(

@@ -68,7 +68,7 @@ class PhaseCommand:
 def platform_api(environ: Mapping[str, str]) -> ApiVersion:
     """``CNB_PLATFORM_API``, which must be set and supported (exit 11 otherwise)."""
     raw = environ.get("CNB_PLATFORM_API", "")
-    if not raw:
+    if not raw.strip():  # blank counts as unset, as the reference trims it
         raise ApiError(
             "failed to get platform API version; please set 'CNB_PLATFORM_API' to specify the "
             "desired platform API version",
@@ -122,12 +122,12 @@ def access_from(parsed: Parsed, environ: Mapping[str, str]) -> ImageAccess:
     layout_dir = None
     if parsed.flag("layout"):
         mode = environ.get("CNB_EXPERIMENTAL_MODE", "").lower()
+        feature = "Platform requested experimental feature 'export to OCI layout format'"
         if mode not in ("warn", "quiet", "silent"):
-            raise UserError(
-                "experimental feature 'Layout' is not enabled; set CNB_EXPERIMENTAL_MODE=warn"
-            )
+            LOGGER.error(feature)
+            raise UserError("experimental features are disabled by CNB_EXPERIMENTAL_MODE=error")
         if mode == "warn":
-            LOGGER.warning("Platform requested experimental feature 'Layout'")
+            LOGGER.warning(feature)
         layout_dir = parsed.text("layout-dir") or "/layout-repo"
     return image_access(
         daemon=parsed.flag("daemon"),

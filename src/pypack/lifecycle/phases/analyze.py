@@ -9,7 +9,7 @@ deprecated ``stack.toml`` (not ``run.toml``) and analyzed.toml records only its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pypack.errors import ExitCode, PypackError
 from pypack.lifecycle.cache import ImageCache
@@ -52,22 +52,55 @@ def image_target(image: Image) -> TargetMetadata:
     return target
 
 
-def choose_run_image(run_file: RunFile, app_image: str) -> str:
+def choose_run_image(
+    run_file: RunFile, app_image: str, readable: Callable[[str], bool] | None = None
+) -> str:
     """The run image from run.toml: the first entry's image or mirror on the app image's
-    registry, else its image (also when ``app_image`` is empty: an image with no registry)."""
+    registry, else its image (also when ``app_image`` is empty: an image with no registry).
+    With ``readable``, as the reference analyzer: the first readable one on the app image's
+    registry, else the first readable one, else 'failed to find accessible run image'."""
     if not run_file.images:
         raise PypackError(
             "-run-image is required when there is no run metadata available",
             exit_code=ExitCode.INVALID_ARGS,
         )
     entry = run_file.images[0]
+    candidates = [entry.image, *(entry.mirrors or [])]
+    if readable is not None:
+        registry = parse_reference(app_image).registry if app_image else None
+        on_registry = [c for c in candidates if parse_reference(c).registry == registry]
+        for candidate in (*on_registry, *candidates):
+            if readable(candidate):
+                return candidate
+        raise PypackError(
+            "failed to resolve inputs: failed to find accessible run image",
+            exit_code=ExitCode.INVALID_ARGS,
+        )
     if not app_image:
         return entry.image
     registry = parse_reference(app_image).registry
-    for candidate in (entry.image, *(entry.mirrors or [])):
+    for candidate in candidates:
         if parse_reference(candidate).registry == registry:
             return candidate
     return entry.image
+
+
+def readable_checker(access: ImageAccess) -> Callable[[str], bool] | None:
+    """How the analyzer tells whether a run.toml image can be read: a registry image that
+    exists or is merely missing can be (the reference's read check passes on "not found"); one
+    whose registry refuses or cannot be reached cannot. Daemon and layout images are not
+    checked, as the reference's."""
+    if access.kind != "registry":
+        return None
+
+    def readable(name: str) -> bool:
+        try:
+            access.store.load(name)
+        except PypackError:
+            return False
+        return True
+
+    return readable
 
 
 def analyze(
@@ -97,12 +130,22 @@ def analyze(
     else:
         LOGGER.info("Previous image with name %r not found", previous_name)
     run = access.load(run_image, "run image", ExitCode.ANALYZE)
-    if run is None:
+    if run is None and access.kind == "registry":
         raise AnalyzeError(f"failed to get run image {run_image!r}: it does not exist")
-    analyzed.run_image = RunImage(reference=access.identifier(run_image, run))
+    if run is None:  # the reference goes on with an empty image on the store's platform
+        LOGGER.info('Image with name "%s" not found', run_image)
+        analyzed.run_image = RunImage(reference="")
+    else:
+        analyzed.run_image = RunImage(reference=access.identifier(run_image, run))
     if platform_api is None or platform_api.at_least("0.12"):
         analyzed.run_image.image = run_image
-        analyzed.run_image.target = image_target(run)
+        if run is None:
+            default = access.default_platform()
+            analyzed.run_image.target = TargetMetadata(
+                os=default.os, arch=default.architecture, arch_variant=default.variant
+            )
+        else:
+            analyzed.run_image.target = image_target(run)
         if not analyzed.run_image.target.os:  # targets start at 0.12, and need an OS
             raise AnalyzeError(f"failed to find OS in run image config of {run_image!r}")
     if isinstance(access.store, RegistryImageStore):
@@ -111,7 +154,10 @@ def analyze(
             try:
                 access.store.client(ref.registry).check_push_access(ref.repository)
             except PypackError as exc:
-                raise AnalyzeError(f"ensure registry write access to {name}: {exc}") from None
+                raise AnalyzeError(
+                    f"validating registry write access: failed to ensure registry read/write "
+                    f"access to {name}: {exc}"
+                ) from None
     return analyzed
 
 
@@ -135,7 +181,9 @@ def analyze_phase(inputs: CreatorInputs) -> AnalyzedFile:
     """The analyzer: analyzed.toml for ``inputs.image``, its run image chosen from run.toml
     (stack.toml before Platform 0.12) unless the platform named one."""
     access = require_access(inputs)
-    run_image = inputs.run_image or choose_run_image(run_images_offered(inputs), inputs.image)
+    run_image = inputs.run_image or choose_run_image(
+        run_images_offered(inputs), inputs.image, readable_checker(access)
+    )
     analyzed = analyze(
         access,
         image=inputs.image,
