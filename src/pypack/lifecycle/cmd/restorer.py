@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from pypack.errors import ExitCode, PypackError
 from pypack.lifecycle.cmd.common import (
     CNB_RUN,
     COMMON,
@@ -20,7 +22,8 @@ from pypack.lifecycle.cmd.common import (
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.images import image_access
 from pypack.lifecycle.inputs import banner
-from pypack.lifecycle.phases.restore import check_run_image, record_build_image, restore_phase
+from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.phases.restore import check_run_image, restore_phase, update_analyzed
 
 FLAGS = (
     *COMMON,
@@ -38,25 +41,50 @@ FLAGS = (
 )
 
 
+KANIKO_DIR = "/kaniko"
+"""Where the extender finds base images the restorer pulled (``PYPACK_KANIKO_DIR`` names
+another directory, for tests)."""
+
+
 def run(parsed: Parsed, context: Context) -> None:
     """Restore layer metadata and cached layers."""
     with banner("RESTORING"):
+        if parsed.args:
+            raise PypackError(
+                "failed to parse arguments: received unexpected Args",
+                exit_code=ExitCode.INVALID_ARGS,
+            )
         refuse_extension_output(parsed, "generated")
+        if not parsed.text("cache-dir") and not parsed.text("cache-image"):
+            LOGGER.warning("No cached data will be used, no cache specified.")
         access = access_from(parsed, context.environ)
         inputs = creator_inputs(parsed, context, access=access)
         inputs.skip_restore = parsed.flag("skip-layers")
+        kaniko = Path(context.environ.get("PYPACK_KANIKO_DIR") or KANIKO_DIR)
         drop_privileges(
-            parsed, context.environ, inputs.paths.layers, path_flag(parsed, "cache-dir")
+            parsed,
+            context.environ,
+            inputs.paths.layers,
+            path_flag(parsed, "cache-dir"),
+            kaniko if kaniko.is_dir() else None,
         )
-        build_image = parsed.text("build-image")  # defined from Platform 0.10
-        if build_image:
-            registry = image_access(
-                daemon=False, layout_dir=None, insecure=parsed.many("insecure-registry")
-            )
-            record_build_image(inputs.paths.analyzed_file, registry, build_image)
+        # the reference reads CNB_INSECURE_REGISTRIES at every Platform API (the flag is 0.13's)
+        insecure = parsed.many("insecure-registry") or [
+            name
+            for name in context.environ.get("CNB_INSECURE_REGISTRIES", "").split(",")
+            if name.strip()
+        ]
+        registry = image_access(daemon=False, layout_dir=None, insecure=insecure)
         if context.api.at_least("0.14"):
             check_run_image(inputs)
+        update_analyzed(
+            inputs,
+            registry=registry,
+            build_image=parsed.text("build-image"),  # defined from Platform 0.10
+            kaniko=kaniko,
+            use_layout=parsed.flag("layout"),
+        )
         restore_phase(inputs)
 
 
-COMMAND = PhaseCommand("restorer", FLAGS, run)
+COMMAND = PhaseCommand("restorer", FLAGS, run, positional=True)

@@ -16,9 +16,13 @@ from pypack.lifecycle.cache import Cache
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.inputs import CreatorInputs
 from pypack.lifecycle.log import LOGGER
+from pypack.lifecycle.phases.analyze import image_target
 from pypack.lifecycle.privileges import give_tree
 from pypack.oci.extract import extract_layer
-from pypack.spec.analyzed_toml import AnalyzedFile, ImageIdentifier
+from pypack.oci.image import Image
+from pypack.oci.layout import LayoutStore
+from pypack.spec.analyzed_toml import AnalyzedFile, ImageIdentifier, RunImage
+from pypack.spec.api import ApiVersion
 from pypack.spec.cache_metadata import CacheMetadata
 from pypack.spec.group_toml import GroupElement, GroupFile
 from pypack.spec.ids import escape_id
@@ -52,8 +56,16 @@ def restore(
         cache_layers = cache_record.layers if cache_record else {}
         for name in sorted({*app_layers, *cache_layers}):
             _restore_layer(
-                directory, name, app_layers.get(name), cache_layers.get(name), cache, root
+                directory,
+                name,
+                app_layers.get(name),
+                cache_layers.get(name),
+                cache,
+                root,
+                f"{element.id}:{name}",
             )
+    if skip_layers:
+        LOGGER.info("Skipping buildpack layer analysis")
 
 
 def _restore_layer(
@@ -63,18 +75,23 @@ def _restore_layer(
     from_cache: BuildpackLayer | None,
     cache: Cache | None,
     root: Path,
+    identifier: str,
 ) -> None:
     toml_path = directory / f"{name}.toml"
     if from_app is not None and from_app.launch and not from_app.cache:
         if not from_app.build:
+            LOGGER.info("Restoring metadata for %s from app image", _quoted(identifier))
             LayerFile(metadata=from_app.data or {}).dump(toml_path)
         return
     if from_cache is None or cache is None:
         return
+    from_app_image = from_app is not None and from_app.launch
     metadata = from_app if from_app is not None and from_app.launch else from_cache
     if metadata.sha != from_cache.sha or not cache.has_layer(from_cache.sha):
         LOGGER.debug("Not restoring %s: cached sha does not match", name)
         return
+    source = "app image" if from_app_image else "cache"
+    LOGGER.info("Restoring metadata for %s from %s", _quoted(identifier), source)
     LayerFile(metadata=metadata.data or {}).dump(toml_path)
     layer_dir = directory / name
     try:
@@ -91,21 +108,112 @@ def _restore_layer(
         toml_path.unlink(missing_ok=True)
 
 
+def _quoted(text: str) -> str:
+    """``text`` in double quotes, as Go's ``%q`` prints a plain string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def record_build_image(analyzed_path: Path, access: ImageAccess, name: str) -> None:
     """From Platform 0.10 the restorer binary's ``-build-image``: the build image is read from
     its registry and its digest reference goes into analyzed.toml (``[build-image]``), as the
     reference restorer records it for the extender; without analyzed.toml nothing happens."""
     if not analyzed_path.is_file():
         return
+    analyzed = AnalyzedFile.load(analyzed_path)
+    analyzed.build_image = ImageIdentifier(reference=_pull_build_image(access, name, None))
+    analyzed.dump(analyzed_path)
+
+
+def _pull_build_image(access: ImageAccess, name: str, kaniko: Path | None) -> str:
     try:
         image = access.load(name, "build image", ExitCode.GENERIC)
     except PypackError as exc:
         raise PypackError(f"failed to pull builder image {name}: {exc}") from None
     if image is None:
         raise PypackError(f"failed to pull builder image {name}: it does not exist")
-    analyzed = AnalyzedFile.load(analyzed_path)
-    analyzed.build_image = ImageIdentifier(reference=access.identifier(name, image))
-    analyzed.dump(analyzed_path)
+    if kaniko is not None:
+        save_sparse(image, kaniko)
+    return access.identifier(name, image)
+
+
+def save_sparse(image: Image, kaniko: Path) -> None:
+    """The image's manifest and config (no layers) as an OCI layout in
+    ``<kaniko>/cache/base/<manifest digest>``, where the extender finds its base image, as the
+    reference restorer's sparse pull; nothing when the kaniko directory does not exist."""
+    if not kaniko.is_dir():
+        return
+    if image.source is None:
+        config = image.config_document()
+        manifest = image.manifest_document(config)
+    else:
+        config, manifest = image.source
+    layout = LayoutStore(kaniko / "cache" / "base" / manifest.digest)
+    layout.init()
+    layout.put_bytes(config.raw)
+    layout.tag("latest", manifest)
+
+
+def update_analyzed(
+    inputs: CreatorInputs,
+    *,
+    registry: ImageAccess,
+    build_image: str | None,
+    kaniko: Path,
+    use_layout: bool = False,
+) -> None:
+    """What the reference restorer binary does to analyzed.toml before restoring: from
+    Platform 0.10 ``-build-image`` is pulled (manifest and config into the kaniko cache) and
+    its digest reference recorded; from 0.12 a run image to be extended is pulled the same way
+    and its digest reference and target recorded; from 0.10, when the group has image
+    extensions, a run image without a target gets its identifier (and from 0.12 its target)
+    from the image store. Without analyzed.toml nothing happens."""
+    path = inputs.paths.analyzed_file
+    if not path.is_file():
+        return
+    api = inputs.platform_api
+    analyzed = AnalyzedFile.load(path)
+    if build_image and api.at_least("0.10"):
+        LOGGER.debug("Pulling builder image metadata for %s...", build_image)
+        reference = _pull_build_image(registry, build_image, kaniko)
+        analyzed.build_image = ImageIdentifier(reference=reference)
+    run = analyzed.run_image
+    name = run.image or run.reference if run is not None else ""
+    if run is not None and name:
+        if api.at_least("0.12") and not use_layout and run.extend:
+            LOGGER.debug("Pulling run image metadata for %s...", name)
+            try:
+                image = registry.load(name, "run image", ExitCode.GENERIC)
+            except PypackError as exc:
+                raise PypackError(f"failed to pull run image {name}: {exc}") from None
+            if image is None:
+                raise PypackError(f"failed to pull run image {name}: failed to get remote image")
+            save_sparse(image, kaniko)
+            _record_run_image(run, registry, name, image, api)
+        elif (
+            api.at_least("0.10") and _has_extensions(inputs) and not (run.target and run.target.os)
+        ):
+            LOGGER.debug("Updating run image info in analyzed metadata...")
+            access = inputs.access or registry
+            found = access.load(name, "run image", ExitCode.GENERIC)
+            if found is None:
+                raise PypackError(f"failed to get run image {name}")
+            _record_run_image(run, access, name, found, api)
+    analyzed.dump(path)
+
+
+def _record_run_image(
+    run: RunImage, access: ImageAccess, name: str, image: Image, api: ApiVersion
+) -> None:
+    run.reference = access.identifier(name, image)
+    run.target = image_target(image) if api.at_least("0.12") else None
+
+
+def _has_extensions(inputs: CreatorInputs) -> bool:
+    path = inputs.paths.group_file
+    try:
+        return bool(GroupFile.load(path).group_extensions) if path.is_file() else False
+    except SpecError:
+        return False
 
 
 def check_run_image(inputs: CreatorInputs) -> None:
