@@ -331,20 +331,24 @@ def test_target_data_daemon(
     # analyzed.toml to include digest and target data on newer platforms"
     from pypack.oci.daemon import DaemonImageStore
 
+    # the reference builds its registry fixtures in the daemon before pushing them
     DaemonImageStore(docker_client).save(reg_fixtures.run_image, [reg_fixtures.read_only_run])
     container(ws, reg_fixtures)
     path = ws.layers / "some-extend-false-analyzed.toml"
-    succeeded(
-        restore(
-            ws,
-            api,
-            *("-analyzed", str(path), "-daemon", "-log-level", "debug"),
-            env=registry_env(ws, **daemon_env()),
-            # the reference's CNB user can use the mounted socket; here only root can, and
-            # the restorer keeps the socket's group when it becomes the CNB user
-            as_root=True,
+    try:
+        succeeded(
+            restore(
+                ws,
+                api,
+                *("-analyzed", str(path), "-daemon", "-log-level", "debug"),
+                env=registry_env(ws, **daemon_env()),
+                # the reference's CNB user can use the mounted socket; here only root can, and
+                # the restorer keeps the socket's group when it becomes the CNB user
+                as_root=True,
+            )
         )
-    )
+    finally:
+        docker_client.images.remove(reg_fixtures.read_only_run)
     run = read_analyzed(path)["run-image"]
     assert "@sha256:" not in run["reference"]  # the daemon's image ID
     assert run["image"] == reg_fixtures.read_only_run
