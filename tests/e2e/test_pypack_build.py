@@ -334,7 +334,8 @@ def test_rebase_keeps_app_and_buildpack_layers(stack: Stack) -> None:
     assert after.diff_ids[: base + 1] == patched.diff_ids
     assert after.diff_ids[base + 1 :] == before.diff_ids[base:]
     assert stack.pypack("run", "test/rebase:1").stdout == "hello: rebased\n"
-    info = json.loads(stack.pypack("inspect", "test/rebase:1", "--output", "json").stdout)
+    inspected = stack.pypack("inspect", "test/rebase:1", "--output", "json").stdout
+    info = json.loads(inspected)["local_info"]
     assert info["base_image"]["top_layer"] == patched.top_layer
     assert [p["type"] for p in info["processes"]] == ["web"]
     store.save(run, [local_name("example.com/stacks/run:1")])  # other tests keep the original
@@ -668,3 +669,94 @@ def test_project_metadata_comes_from_project_toml_else_git(stack: Stack) -> None
     plain = stack.app("plain-app")
     stack.pypack("build", "test/plain:1", "--builder", "test/builder:1", "--path", str(plain))
     assert _project_metadata(stack, "test/plain:1") in ({}, None)
+
+
+RUN_IMAGES = [
+    {"name": "mine.example.com/run:1", "user_configured": True},
+    {"name": "example.com/stacks/run:1"},
+    {"name": "mirror.example.com/stacks/run:1"},
+]
+
+
+def test_run_image_mirrors_are_recorded_and_inspect_shows_them_as_pack(stack: Stack) -> None:
+    # pack: the label keeps the builder's run image with its mirrors (lifecycle
+    # platform/run_image.go GetRunImageForExport); inspect lists the user's mirrors first
+    # (internal/inspectimage/info_display.go) in pack's json/yaml/toml keys.
+    import tomllib
+
+    import yaml
+
+    app = stack.app("inspect-app")
+    stack.pypack("build", "test/inspect:1", "--builder", "test/builder:1", "--path", str(app))
+    image = LayoutImageStore(Home(stack.home).images).load(local_name("test/inspect:1"))
+    assert image is not None
+    run_image = json.loads(image.label("io.buildpacks.lifecycle.metadata") or "{}")["runImage"]
+    assert run_image["image"] == "example.com/stacks/run:1"
+    assert run_image["mirrors"] == ["mirror.example.com/stacks/run:1"]
+    added = stack.pypack(
+        "config", "run-image-mirrors", "add", "example.com/stacks/run:1",
+        "-m", "mine.example.com/run:1",
+    )  # fmt: skip
+    try:
+        assert added.stdout == (
+            "Run Image example.com/stacks/run:1 configured with mirror mine.example.com/run:1\n"
+        )
+        document = json.loads(stack.pypack("inspect", "test/inspect:1", "-o", "json").stdout)
+        assert document["image_name"] == "test/inspect:1"
+        assert document["remote_info"] is None  # not in a registry (offline: unreadable)
+        local = document["local_info"]
+        assert local["run_images"] == RUN_IMAGES
+        assert local["base_image"]["top_layer"] == run_image["topLayer"]
+        assert local["processes"] == [
+            {
+                "type": "web",
+                "shell": "",  # Buildpack API 0.9+ processes run directly: no shell
+                "command": "hello",
+                "default": True,
+                "args": [],
+                "working-dir": "/workspace",
+            }
+        ]
+        assert [b["id"] for b in local["buildpacks"]] == ["test/hello"]
+        assert local["rebasable"] is True
+        as_yaml = stack.pypack("inspect", "test/inspect:1", "--output", "yaml").stdout
+        assert yaml.safe_load(as_yaml) == document
+        as_toml = stack.pypack("inspect", "test/inspect:1", "--output", "toml").stdout
+        assert tomllib.loads(as_toml) == {"image_name": "test/inspect:1", "local_info": local}
+        human = stack.pypack("inspect", "test/inspect:1").stdout.splitlines()
+        assert human[0] == "Inspecting image: 'test/inspect:1'"
+        runs = human.index("Run Images:")
+        assert human[runs + 1 : runs + 4] == [
+            "  mine.example.com/run:1 (user-configured)",
+            "  example.com/stacks/run:1",
+            "  mirror.example.com/stacks/run:1",
+        ]
+        assert "Rebasable: true" in human
+        processes = human.index("Processes:")
+        assert human[processes + 1].split() == ["TYPE", "SHELL", "COMMAND", "ARGS", "WORK", "DIR"]
+        assert human[processes + 2].split() == ["web", "(default)", "hello", "/workspace"]
+    finally:
+        stack.pypack("config", "run-image-mirrors", "remove", "example.com/stacks/run:1")
+
+
+def test_inspect_finds_daemon_and_registry_images(
+    stack: Stack, registry: str, docker_client: object
+) -> None:
+    # pack inspects the daemon's image as LOCAL and the registry's as REMOTE.
+    app = stack.app("inspect-where")
+    daemon_name = "pypack-test/inspect-daemon:1"
+    stack.pypack(
+        "build", daemon_name, "--builder", "test/builder:1", "--path", str(app), "--daemon"
+    )
+    local = json.loads(stack.pypack("inspect", daemon_name, "-o", "json").stdout)["local_info"]
+    assert [p["type"] for p in local["processes"]] == ["web"]
+    published = f"{registry}/test/inspect-remote:1"
+    stack.pypack("build", published, "--builder", "test/builder:1", "--path", str(app), "--publish")
+    document = json.loads(stack.pypack("inspect", published, "-o", "json").stdout)
+    assert document["local_info"] is None
+    assert document["remote_info"]["run_images"][0] == {"name": "example.com/stacks/run:1"}
+    missing = stack.pypack("inspect", f"{registry}/test/never-built:1", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        f"ERROR: unable to find image '{registry}/test/never-built:1' locally or remotely\n"
+    )

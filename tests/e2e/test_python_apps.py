@@ -95,8 +95,8 @@ def test_first_build_makes_the_default_builder_and_the_app_answers(home: Home) -
     assert "The bundled buildpacks changed since the default builder was made" in upgraded.stderr
     assert answer(home, "apps/hello:3").startswith(b"Hello from pypack!")
     info = json.loads(home.pypack("inspect", "apps/hello:2", "--output", "json").stdout)
-    assert [(p["type"], p["command"]) for p in info["processes"]] == [
-        ("web", ["python3", "app.py"])
+    assert [(p["type"], p["command"], p["args"]) for p in info["local_info"]["processes"]] == [
+        ("web", "python3", ["app.py"])
     ]
 
 
@@ -135,7 +135,10 @@ def test_procfile_sets_the_processes(home: Home, tmp_path: Path) -> None:
     (app / "Procfile").write_text("web: python3 app.py\nworker: echo working\n")
     home.pypack("build", "apps/procfile:1", "--path", str(app))
     info = json.loads(home.pypack("inspect", "apps/procfile:1", "--output", "json").stdout)
-    processes = {p["type"]: (p["command"], p["default"]) for p in info["processes"]}
+    processes = {
+        p["type"]: ([p["command"], *p["args"]], p["default"])
+        for p in info["local_info"]["processes"]
+    }
     assert processes == {
         "web": (["sh", "-c", "python3 app.py"], True),
         "worker": (["sh", "-c", "echo working"], False),

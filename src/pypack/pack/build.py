@@ -34,6 +34,7 @@ from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.rootfs import unpack
+from pypack.pack.run_mirrors import best_run_mirror, registry_of
 from pypack.pack.sandbox import HOST_CA_MOUNT, BwrapRunner, Volume
 from pypack.spec.labels import BuilderMetadataLabel
 from pypack.spec.module import ModuleRef
@@ -88,6 +89,10 @@ class BuildRequest:
     sbom_dir: Path | None = None
     compress_layers: bool = False
     """Gzip new layers (for a registry); the local store and the daemon keep them plain."""
+    publish: bool = False
+    """The image goes to a registry: the run image is preferred on the app image's registry."""
+    run_image_mirrors: dict[str, list[str]] = field(default_factory=dict)
+    """The user's mirrors of run images (``pypack config run-image-mirrors``)."""
     project_source: dict[str, Any] | None = None
     """``[source]`` of project-metadata.toml (see :mod:`pypack.pack.project_source`)."""
 
@@ -135,11 +140,24 @@ def run_images_of(builder: Image, rootfs: Path | None) -> RunFile:
 
 
 def run_image_for(request: BuildRequest, builder: Image, rootfs: Path | None) -> str:
-    """``--run-image``, else the builder's run image (or its mirror on the app's registry)."""
+    """``--run-image``, else the builder's run image or one of its mirrors, as pack chooses
+    (:mod:`pypack.pack.run_mirrors`)."""
     if request.run_image:
         return request.run_image
-    on_registry = "" if request.image.startswith(LAYOUT_PREFIX) else request.image
-    return choose_run_image(run_images_of(builder, rootfs), on_registry)
+    run_file = run_images_of(builder, rootfs)
+    if not run_file.images:
+        return choose_run_image(run_file, "")  # the lifecycle's error
+    entry = run_file.images[0]
+    builder_registry = registry_of(request.builder)
+    app_registry = "" if request.image.startswith(LAYOUT_PREFIX) else registry_of(request.image)
+    preferred = app_registry if request.publish or not builder_registry else builder_registry
+    return best_run_mirror(
+        preferred,
+        entry.image,
+        entry.mirrors or [],
+        request.run_image_mirrors.get(entry.image, []),
+        request.images.readable,
+    )
 
 
 def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:

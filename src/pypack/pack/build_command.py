@@ -15,7 +15,7 @@ from pypack.oci.image import ImageStore
 from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.app_source import is_app_archive
-from pypack.pack.config import read_config
+from pypack.pack.config import read_config, run_image_mirrors
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PlatformImages, layout_target
 from pypack.pack.pull_policy import PULL_POLICIES
@@ -243,6 +243,8 @@ def build(
         report_dir=report_output_dir,
         sbom_dir=sbom_output_dir,
         insecure=insecure,
+        publish=publish,
+        run_image_mirrors=run_image_mirrors(home),
         project_source=project_source(
             settings.version if settings else None,
             settings.source_url if settings else None,

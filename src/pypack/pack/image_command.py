@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable
 
 import click
 
@@ -11,13 +10,15 @@ from pypack.errors import UserError
 from pypack.lifecycle.images import ImageAccess
 from pypack.lifecycle.phases.rebase import rebase as rebase_image
 from pypack.oci.auth import Keychain
-from pypack.oci.image import Image, ImageStore
+from pypack.oci.image import Image, ImageError, ImageStore
+from pypack.oci.reference import parse_reference
+from pypack.oci.registry import RegistryError
 from pypack.oci.stores import RegistryImageStore
+from pypack.pack.config import run_image_mirrors
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PlatformImages
+from pypack.pack.images import PlatformImages, local_name
+from pypack.pack.inspect_image import OUTPUT_FORMATS, Info, image_info, render
 from pypack.pack.pull_policy import PULL_POLICIES
-from pypack.spec.lifecycle_metadata import LifecycleMetadataLabel
-from pypack.spec.metadata_toml import BuildMetadataLabel
 
 
 @click.command()
@@ -49,65 +50,41 @@ def rebase(
     click.echo(f"Rebased {image} ({result.digest})")
 
 
-def describe(name: str, image: Image) -> dict[str, Any]:
-    """What ``pypack inspect`` shows, as data."""
-    lifecycle_label = image.label(LifecycleMetadataLabel.label_name)
-    if not lifecycle_label:
-        raise UserError(
-            f"{name!r} was not built with buildpacks: it has no lifecycle metadata label"
-        )
-    lifecycle = LifecycleMetadataLabel.from_label(lifecycle_label)
-    build_label = image.label(BuildMetadataLabel.label_name)
-    build = BuildMetadataLabel.from_label(build_label) if build_label else BuildMetadataLabel()
-    return {
-        "image_name": name,
-        "base_image": {
-            "top_layer": lifecycle.run_image.top_layer,
-            "reference": lifecycle.run_image.reference,
-        },
-        "run_images": [lifecycle.run_image.image, *(lifecycle.run_image.mirrors or [])],
-        "buildpacks": [
-            {"id": b.id, "version": b.version, "homepage": b.homepage} for b in build.buildpacks
-        ],
-        "processes": [
-            {
-                "type": p.type,
-                "command": p.command_list,
-                "args": p.args or [],
-                "default": p.type == build.buildpack_default_process_type,
-                "working_dir": p.working_dir,
-            }
-            for p in build.processes
-        ],
-        "rebasable": image.label("io.buildpacks.rebasable") != "false",
-    }
-
-
 @click.command()
 @click.argument("image")
 @click.option(
-    "-o", "--output", type=click.Choice(["human-readable", "json"]), default="human-readable"
-)
+    "-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="human-readable",
+    help="How to print it (pack's formats).",
+)  # fmt: skip
 def inspect(image: str, output: str) -> None:
-    """Show how IMAGE was built: base image, buildpacks, processes, run images."""
-    loaded = PlatformImages(Home(default_home())).load(image)
-    if loaded is None:
-        raise UserError(f"image {image!r} not found locally or in its registry")
-    info = describe(image, loaded)
-    if output == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    click.echo(f"Image: {image}")
-    click.echo(f"Base image: {info['base_image']['reference']}")
-    click.echo(f"  top layer: {info['base_image']['top_layer']}")
-    click.echo("Run images:")
-    for run in info["run_images"]:
-        if run:
-            click.echo(f"  {run}")
-    click.echo("Buildpacks:")
-    for bp in info["buildpacks"]:
-        click.echo(f"  {bp['id']} {bp['version']}")
-    click.echo("Processes:")
-    for process in info["processes"]:
-        marker = " (default)" if process["default"] else ""
-        click.echo(f"  {process['type']}{marker}: {' '.join(process['command'] + process['args'])}")
+    """Show how IMAGE was built, where it is kept locally (the store, else the daemon) and in
+    its registry: base image, run images, buildpacks, processes."""
+    parse_reference(image)
+    home = Home(default_home())
+    mirrors = run_image_mirrors(home)
+    local = _side(lambda: _local_image(home, image), mirrors)
+    remote = _side(lambda: RegistryImageStore(Keychain()).load(image), mirrors)
+    if local is None and remote is None:
+        raise UserError(f"unable to find image {image!r} locally or remotely")
+    click.echo(render(image, local, remote, output))
+
+
+def _side(load: Callable[[], Image | None], mirrors: dict[str, list[str]]) -> Info | str | None:
+    """One side's information, the one-line reason it cannot be read, or None: not there."""
+    try:
+        found = load()
+        return image_info(found, mirrors) if found is not None else None
+    except (UserError, RegistryError, ImageError) as exc:
+        return str(exc)
+
+
+def _local_image(home: Home, name: str) -> Image | None:
+    stored = PlatformImages(home).local.load(local_name(name))
+    if stored is not None:
+        return stored
+    from pypack.oci.daemon import DaemonError, DaemonImageStore
+
+    try:
+        return DaemonImageStore().load(name)
+    except DaemonError:  # no daemon here: nothing local beyond the store
+        return None

@@ -9,6 +9,7 @@ from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import Platform
 from pypack.oci.reference import LAYOUT_PREFIX, parse_layout_reference, parse_reference
+from pypack.oci.registry import RegistryError
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
 from pypack.pack.home import Home
 from pypack.pack.pull_policy import PULL_POLICIES
@@ -70,6 +71,18 @@ class PlatformImages:
         if image is not None:
             self._sources[name] = "registry"
         return image
+
+    def readable(self, name: str) -> bool:
+        """True when a build could read ``name``: from the local store, else (unless the pull
+        policy is ``never``) from its registry; a registry that fails counts as no."""
+        if self.local.exists(local_name(name)):
+            return True
+        if not self.registry_allowed():
+            return False
+        try:
+            return self.registry.exists(name)
+        except (RegistryError, UserError):
+            return False
 
     def exists(self, name: str) -> bool:
         """True when the target has ``name``."""

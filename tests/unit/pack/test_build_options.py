@@ -301,6 +301,8 @@ def captured(monkeypatch: pytest.MonkeyPatch, material: Path) -> list[BuildReque
     monkeypatch.setattr(docker_platform, "docker_build", keep)
     monkeypatch.setenv("PYPACK_HOME", str(material / "home"))
     monkeypatch.setattr("pypack.oci.daemon.DaemonImageStore.__init__", lambda self: None)
+    # No registry here: choosing among run image mirrors must not reach out.
+    monkeypatch.setattr("pypack.pack.images.PlatformImages.readable", lambda self, name: False)
     return requests
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pypack.errors import UserError
 from pypack.pack.cli import main as cli_main
-from pypack.pack.config import SETTINGS, read_config
+from pypack.pack.config import SETTINGS, read_config, run_image_mirrors
 from pypack.pack.home import Home
 
 
@@ -101,10 +101,7 @@ def test_an_unknown_pull_policy_is_refused(home: Home, capsys: pytest.CaptureFix
 def test_an_unknown_key_is_a_usage_error(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = pypack_config("colour", "blue", capsys=capsys)
     assert code == 2
-    assert err.splitlines()[-1] == (
-        "Error: Invalid value for '[default-builder|pull-policy]': 'colour' is not one of "
-        "'default-builder', 'pull-policy'."
-    )
+    assert err.splitlines()[-1] == "Error: No such command 'colour'."
     assert not home.config.exists()
 
 
@@ -118,3 +115,84 @@ def test_a_broken_config_file_stops_the_command_in_one_line(
     assert err.startswith(f"ERROR: {home.config}: invalid TOML: ")
     assert err.count("\n") == 1
     assert home.config.read_text() == "[[[\n", "a broken file is not overwritten"
+
+
+# --- run image mirrors (pack: internal/commands/config_run_image_mirrors.go) -----------------
+
+
+def test_mirrors_are_added_sorted_without_duplicates_and_listed(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home.root.mkdir()
+    home.config.write_text('pull-policy = "never"\nexperimental = true\n')
+    code, out, _ = pypack_config(
+        "run-image-mirrors", "add", "org/run:1", "-m", "z.io/run:1", "-m", "a.io/run:1",
+        capsys=capsys,
+    )  # fmt: skip
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            "Run Image org/run:1 configured with mirror z.io/run:1",
+            "Run Image org/run:1 configured with mirror a.io/run:1",
+        ],
+    )
+    pypack_config("run-image-mirrors", "add", "org/run:1", "--mirror", "a.io/run:1", capsys=capsys)
+    pypack_config("run-image-mirrors", "add", "other/run", "-m", "m.io/other", capsys=capsys)
+    assert run_image_mirrors(home) == {
+        "org/run:1": ["a.io/run:1", "z.io/run:1"],
+        "other/run": ["m.io/other"],
+    }
+    document = tomllib.loads(home.config.read_text())
+    assert document["pull-policy"] == "never"
+    assert document["experimental"] is True, "keys pypack does not know are kept"
+    assert document["run-images"][0] == {
+        "image": "org/run:1",
+        "mirrors": ["a.io/run:1", "z.io/run:1"],
+    }
+    assert pypack_config("run-image-mirrors", "list", capsys=capsys)[1].splitlines() == [
+        "Run Image Mirrors:",
+        "  org/run:1:",
+        "    a.io/run:1",
+        "    z.io/run:1",
+        "  other/run:",
+        "    m.io/other",
+    ]
+    assert pypack_config("run-image-mirrors", "list", "other/run", capsys=capsys)[1] == (
+        "Run Image Mirrors:\n  other/run:\n    m.io/other\n"
+    )
+
+
+def test_removing_some_or_all_mirrors(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    pypack_config(
+        "run-image-mirrors", "add", "org/run", "-m", "a.io/r", "-m", "b.io/r", capsys=capsys
+    )
+    out = pypack_config("run-image-mirrors", "remove", "org/run", "-m", "a.io/r", capsys=capsys)[1]
+    assert out == "Removed mirrors a.io/r for org/run\n"
+    assert run_image_mirrors(home) == {"org/run": ["b.io/r"]}
+    # removing the last mirror removes the image's entry, as pack does
+    pypack_config("run-image-mirrors", "remove", "org/run", "-m", "b.io/r", capsys=capsys)
+    assert run_image_mirrors(home) == {}
+    pypack_config("run-image-mirrors", "add", "org/run", "-m", "a.io/r", capsys=capsys)
+    out = pypack_config("run-image-mirrors", "remove", "org/run", capsys=capsys)[1]
+    assert out == "Removed all run image mirrors for org/run\n"
+    assert "run-images" not in tomllib.loads(home.config.read_text())
+
+
+def test_nothing_to_add_remove_or_list_is_said_and_writes_nothing(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert pypack_config("run-image-mirrors", "add", "org/run", capsys=capsys)[:2] == (
+        0,
+        "No run image mirrors were provided.\n",
+    )
+    assert pypack_config("run-image-mirrors", "remove", "org/run", capsys=capsys)[:2] == (
+        0,
+        "No run image mirrors have been set for org/run\n",
+    )
+    assert pypack_config("run-image-mirrors", "list", capsys=capsys)[1] == (
+        "No run image mirrors have been set\n"
+    )
+    assert pypack_config("run-image-mirrors", "list", "org/run", capsys=capsys)[1] == (
+        "No run image mirrors have been set for org/run\n"
+    )
+    assert not home.config.exists()

@@ -28,6 +28,7 @@ from pypack.pack.build import (
 )
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
+from pypack.pack.run_mirrors import best_run_mirror, registry_of
 from pypack.spec.module import ModuleRef
 from pypack.spec.project_toml import ProjectBuildpack
 from pypack.spec.run_toml import RunFile, RunImageEntry
@@ -63,13 +64,9 @@ def request_for(home: Home, tmp_path: Path) -> Callable[..., BuildRequest]:
     images = PlatformImages(home, pull_policy="never")
 
     def make(image: str = "example.com/apps/app", **fields: Any) -> BuildRequest:
+        fields.setdefault("builder", BUILDER)
         return BuildRequest(
-            image=image,
-            app=tmp_path / "app",
-            builder=BUILDER,
-            target=images,
-            images=images,
-            **fields,
+            image=image, app=tmp_path / "app", target=images, images=images, **fields
         )
 
     return make
@@ -135,24 +132,79 @@ def test_no_label_and_no_run_toml_is_no_run_image(tmp_path: Path) -> None:
 MIRRORED = {
     "images": [{"image": "docker.io/org/run:1", "mirrors": ["ghcr.io/org/run:1", "q.io/run"]}]
 }
+RUN, GHCR, QIO = "docker.io/org/run:1", "ghcr.io/org/run:1", "q.io/run"
+
+
+# pack: pkg/client/common.go resolveRunImage/getBestRunMirror.
+@pytest.mark.parametrize(
+    ("preferred", "user", "readable", "chosen"),
+    [
+        ("ghcr.io", [], {RUN, GHCR, QIO}, GHCR),
+        ("q.io", [], {RUN, GHCR, QIO}, QIO),
+        ("docker.io", [], {RUN, GHCR, QIO}, RUN),
+        ("elsewhere.io", [], {RUN, GHCR, QIO}, RUN),
+        ("elsewhere.io", [], {GHCR, QIO}, GHCR),  # the first readable one
+        ("ghcr.io", [], {RUN, QIO}, RUN),
+        ("ghcr.io", [], set(), RUN),  # none readable: the run image itself
+        ("elsewhere.io", ["mine.io/run"], {RUN, "mine.io/run"}, "mine.io/run"),  # user's first
+        ("ghcr.io", ["mine.io/run"], {GHCR, "mine.io/run"}, GHCR),  # registry still wins
+    ],
+)
+def test_best_run_mirror(preferred: str, user: list[str], readable: set[str], chosen: str) -> None:
+    checked: list[str] = []
+
+    def can_read(name: str) -> bool:
+        checked.append(name)
+        return name in readable
+
+    assert best_run_mirror(preferred, RUN, [GHCR, QIO], user, can_read) == chosen
+    if registry_of(chosen) == preferred:
+        assert checked == [chosen], "a name on the preferred registry is found first"
 
 
 @pytest.mark.parametrize(
-    ("app_image", "run_image"),
+    ("app_image", "publish", "builder", "run_image"),
     [
-        ("ghcr.io/me/app", "ghcr.io/org/run:1"),
-        ("q.io/me/app:v1", "q.io/run"),
-        ("me/app", "docker.io/org/run:1"),
-        ("docker.io/me/app", "docker.io/org/run:1"),
-        ("elsewhere.io/me/app", "docker.io/org/run:1"),
-        ("oci:/tmp/layout:app", "docker.io/org/run:1"),
-        ("oci:ghcr.io/x", "docker.io/org/run:1"),
+        ("ghcr.io/me/app", True, BUILDER, GHCR),  # publishing: the app's registry
+        ("ghcr.io/me/app", False, "ghcr.io/b/builder", GHCR),  # else the builder's
+        ("ghcr.io/me/app", False, "q.io/b/builder", QIO),
+        ("ghcr.io/me/app", False, BUILDER, RUN),  # neither registry has one: the first
+        ("oci:/tmp/layout:app", False, "q.io/b/builder", QIO),
     ],
 )
-def test_the_run_image_or_its_mirror_on_the_apps_registry(
-    request_for: Callable[..., BuildRequest], app_image: str, run_image: str
+def test_the_run_image_or_its_mirror_on_the_preferred_registry(
+    request_for: Callable[..., BuildRequest],
+    monkeypatch: pytest.MonkeyPatch,
+    app_image: str,
+    publish: bool,
+    builder: str,
+    run_image: str,
 ) -> None:
-    assert run_image_for(request_for(app_image), builder_with(MIRRORED), None) == run_image
+    monkeypatch.setattr(PlatformImages, "readable", lambda self, name: True)
+    request = request_for(app_image, publish=publish, builder=builder)
+    assert run_image_for(request, builder_with(MIRRORED), None) == run_image
+
+
+def test_the_users_mirrors_come_first(
+    request_for: Callable[..., BuildRequest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PlatformImages, "readable", lambda self, name: name != RUN)
+    request = request_for("me/app", run_image_mirrors={RUN: ["mine.io/run"]})
+    assert run_image_for(request, builder_with(MIRRORED), None) == "mine.io/run"
+
+
+def test_a_run_image_only_in_the_local_store_is_readable(
+    request_for: Callable[..., BuildRequest], home: Home
+) -> None:
+    from pypack.pack.images import local_name
+
+    images = PlatformImages(home, pull_policy="never")
+    assert not images.readable(QIO)
+    images.local.save(Image.empty(), [local_name(QIO)])
+    assert images.readable(QIO)
+    assert (
+        run_image_for(request_for("q.io/me/app", publish=True), builder_with(MIRRORED), None) == QIO
+    )
 
 
 def test_run_image_flag_wins(request_for: Callable[..., BuildRequest]) -> None:
@@ -168,11 +220,15 @@ def test_only_the_first_run_image_is_considered(request_for: Callable[..., Build
     assert run_image_for(request_for("ghcr.io/me/app"), builder, None) == "docker.io/org/run"
 
 
-def test_mirrors_from_run_toml(tmp_path: Path, request_for: Callable[..., BuildRequest]) -> None:
+def test_mirrors_from_run_toml(
+    tmp_path: Path, request_for: Callable[..., BuildRequest], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rootfs = rootfs_with_run_toml(
         tmp_path, '[[images]]\nimage = "docker.io/org/run"\nmirrors = ["ghcr.io/org/run"]\n'
     )
-    request = request_for("ghcr.io/me/app")
+    request = request_for("ghcr.io/me/app", publish=True)
+    assert run_image_for(request, builder_with(), rootfs) == "docker.io/org/run", "none readable"
+    monkeypatch.setattr(PlatformImages, "readable", lambda self, name: True)
     assert run_image_for(request, builder_with(), rootfs) == "ghcr.io/org/run"
 
 
