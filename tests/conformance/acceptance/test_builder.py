@@ -205,21 +205,21 @@ def assert_hello_process(contents: str, md: dict[str, Any]) -> None:
 
 
 def test_called_with_arguments_errors(image: Workspace) -> None:
-    """builder_test.go:78 "called with arguments / errors"."""
+    """acceptance/builder_test.go:78 "called with arguments / errors"."""
     result = build(image, "some-arg")
     assert result.code != 0
     assert "failed to parse arguments: received unexpected arguments" in result.text
 
 
 def test_running_as_root_errors(image: Workspace) -> None:
-    """builder_test.go:96 "running as a root / errors"."""
+    """acceptance/builder_test.go:96 "running as a root / errors"."""
     result = build(image, root=True)
     assert result.code != 0
     assert "failed to build: refusing to run as root" in result.text
 
 
 def test_correct_group_and_plan_succeeds(image: Workspace) -> None:
-    """builder_test.go:114 "correct and full group.toml and plan.toml / succeeds"."""
+    """acceptance/builder_test.go:114 "correct and full group.toml and plan.toml / succeeds"."""
     result = build(
         image,
         group=group_file(image, "always_detect_group.toml"),
@@ -237,8 +237,8 @@ def test_correct_group_and_plan_succeeds(image: Workspace) -> None:
     ],
 )
 def test_metadata_toml_is_written_and_reads_back(image: Workspace, api: str) -> None:
-    """builder_test.go:136 "writing metadata.toml / writes and reads successfully" and
-    builder_test.go:168 "the platform < 0.10 / writes and reads successfully"."""
+    """acceptance/builder_test.go:136 "writing metadata.toml / writes and reads successfully" and
+    acceptance/builder_test.go:168 "the platform < 0.10 / writes and reads successfully"."""
     result = build(
         image,
         api=api,
@@ -250,8 +250,8 @@ def test_metadata_toml_is_written_and_reads_back(image: Workspace, api: str) -> 
 
 
 def test_group_extensions_are_recorded_in_metadata_toml(image: Workspace) -> None:
-    """builder_test.go:202 "-group contains extensions / includes the provided extensions in
-    <layers>/config/metadata.toml"."""
+    """acceptance/builder_test.go:202 "-group contains extensions / includes the provided extensions
+    in <layers>/config/metadata.toml"."""
     result = build(
         image,
         group=group_file(image, "group_with_ext.toml"),
@@ -298,8 +298,9 @@ def test_group_extensions_are_recorded_in_metadata_toml(image: Workspace) -> Non
 def test_unreadable_group_or_plan_errors(
     image: Workspace, group: str | None, plan: str | None, expected: str
 ) -> None:
-    """builder_test.go:230, :266, :306 and :345 "invalid input files / group.toml|plan.toml /
-    not found|invalid / errors": a missing file is looked for in ``<layers>``."""
+    """acceptance/builder_test.go:230, :266, :306 and :345 "invalid input files /
+    group.toml|plan.toml / not found|invalid / errors": a missing file is looked for in
+    ``<layers>``."""
     env = {}
     if group is not None:
         env["group"] = group_file(image, group)
@@ -311,7 +312,7 @@ def test_unreadable_group_or_plan_errors(
 
 
 def test_empty_group_succeeds_without_processes(image: Workspace) -> None:
-    """builder_test.go:247 "invalid input files / group.toml / empty / succeeds"."""
+    """acceptance/builder_test.go:247 "invalid input files / group.toml / empty / succeeds"."""
     result = build(
         image,
         group=group_file(image, "empty_group.toml"),
@@ -322,7 +323,8 @@ def test_empty_group_succeeds_without_processes(image: Workspace) -> None:
 
 
 def test_unparsable_buildpack_api_in_group_errors(image: Workspace) -> None:
-    """builder_test.go:285 "invalid input files / group.toml / invalid builpack api / errors"."""
+    """acceptance/builder_test.go:285 "invalid input files / group.toml / invalid builpack api /
+    errors"."""
     result = build(
         image,
         group=group_file(image, "invalid_buildpack_api_group.toml"),
@@ -333,7 +335,7 @@ def test_unparsable_buildpack_api_in_group_errors(image: Workspace) -> None:
 
 
 def test_empty_plan_succeeds(image: Workspace) -> None:
-    """builder_test.go:323 "invalid input files / plan.toml / empty / succeeds"."""
+    """acceptance/builder_test.go:323 "invalid input files / plan.toml / empty / succeeds"."""
     result = build(
         image,
         plan=plan_file(image, "empty_plan.toml"),
@@ -353,9 +355,9 @@ def test_empty_plan_succeeds(image: Workspace) -> None:
 def test_the_file_not_given_is_read_from_the_layers_directory(
     image: Workspace, given: str, name: str
 ) -> None:
-    """builder_test.go:367 "group.toml path is not specified / will look for group.toml in the
-    provided layers directory" and builder_test.go:389 "plan.toml path is not specified / will
-    look for plan.toml in the provided layers directory"."""
+    """acceptance/builder_test.go:367 "group.toml path is not specified / will look for group.toml
+    in the provided layers directory" and builder_test.go:389 "plan.toml path is not specified /
+    will look for plan.toml in the provided layers directory"."""
     layers = image.layers / "different_layer_dir_from_env"
     path = (group_file if given == "group" else plan_file)(image, name)
     result = build(image, layers=str(layers), given={given: path})
@@ -364,8 +366,8 @@ def test_the_file_not_given_is_read_from_the_layers_directory(
 
 
 def test_buildpacks_run_in_cnb_app_dir(image: Workspace) -> None:
-    """builder_test.go:411 "CNB_APP_DIR is set / sets the buildpacks' working directory to
-    CNB_APP_DIR"."""
+    """acceptance/builder_test.go:411 "CNB_APP_DIR is set / sets the buildpacks' working directory
+    to CNB_APP_DIR"."""
     app = image.root / "env_folders" / "different_cnb_app_dir_from_env"
     result = build(
         image,
@@ -378,7 +380,7 @@ def test_buildpacks_run_in_cnb_app_dir(image: Workspace) -> None:
 
 
 def test_buildpacks_come_from_cnb_buildpacks_dir(image: Workspace) -> None:
-    """builder_test.go:430 "CNB_BUILDPACKS_DIR is set / uses buildpacks from
+    """acceptance/builder_test.go:430 "CNB_BUILDPACKS_DIR is set / uses buildpacks from
     CNB_BUILDPACKS_DIR"."""
     buildpacks = image.root / "env_folders" / "different_buildpack_dir_from_env"
     result = build(
@@ -392,7 +394,7 @@ def test_buildpacks_come_from_cnb_buildpacks_dir(image: Workspace) -> None:
 
 
 def test_cnb_layers_dir_is_the_parent_of_the_buildpack_layers_dir(image: Workspace) -> None:
-    """builder_test.go:449 "CNB_LAYERS_DIR is set / CNB_LAYERS_DIR is a parent of the
+    """acceptance/builder_test.go:449 "CNB_LAYERS_DIR is set / CNB_LAYERS_DIR is a parent of the
     buildpack layers dir"."""
     layers = image.layers / "different_layer_dir_from_env"
     result = build(
@@ -406,8 +408,8 @@ def test_cnb_layers_dir_is_the_parent_of_the_buildpack_layers_dir(image: Workspa
 
 
 def test_buildpack_gets_its_part_of_the_plan_at_cnb_plan_path(image: Workspace) -> None:
-    """builder_test.go:468 "CNB_PLAN_PATH is set / provides the buildpack a filtered version of
-    the plan found at CNB_PLAN_PATH"."""
+    """acceptance/builder_test.go:468 "CNB_PLAN_PATH is set / provides the buildpack a filtered
+    version of the plan found at CNB_PLAN_PATH"."""
     result = build(
         image,
         group=group_file(image, "always_detect_group.toml"),
@@ -418,7 +420,7 @@ def test_buildpack_gets_its_part_of_the_plan_at_cnb_plan_path(image: Workspace) 
 
 
 def test_cnb_platform_dir_reaches_the_build_script(image: Workspace) -> None:
-    """builder_test.go:486 "CNB_PLATFORM_DIR is set / CNB_PLATFORM_DIR is successfully
+    """acceptance/builder_test.go:486 "CNB_PLATFORM_DIR is set / CNB_PLATFORM_DIR is successfully
     transmitted to build script"."""
     platform = image.root / "env_folders" / "different_platform_dir_from_env"
     result = build(
@@ -432,7 +434,7 @@ def test_cnb_platform_dir_reaches_the_build_script(image: Workspace) -> None:
 
 
 def test_cnb_target_variables_come_from_analyzed_toml(image: Workspace) -> None:
-    """builder_test.go:505 "It runs / sets CNB_TARGET_* vars"."""
+    """acceptance/builder_test.go:505 "It runs / sets CNB_TARGET_* vars"."""
     result = build(
         image,
         layers=str(image.layers / "03_layer"),

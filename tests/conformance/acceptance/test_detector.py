@@ -9,7 +9,7 @@ there; the working directory is ``<layers>``, the image's ``WORKDIR``.
 
 Not translated:
 
-- detector_test.go:355 "-order contains extensions / processes the provided order.toml":
+- acceptance/detector_test.go:355 "-order contains extensions / processes the provided order.toml":
   pypack runs no image extensions (no ``bin/generate`` phase; the detector refuses
   ``order-extensions`` by design).
 """
@@ -158,7 +158,7 @@ def order_path(ws: Workspace, name: str) -> str:
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_called_with_arguments_errors(image: Workspace, api: str) -> None:
-    """detector_test.go:64 "called with arguments / errors"."""
+    """acceptance/detector_test.go:64 "called with arguments / errors"."""
     result = detect(image, api, "some-arg")
     assert result.code != 0
     assert "failed to parse arguments: received unexpected arguments" in result.text
@@ -166,7 +166,7 @@ def test_called_with_arguments_errors(image: Workspace, api: str) -> None:
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_running_as_root_errors(image: Workspace, api: str) -> None:
-    """detector_test.go:81 "running as a root / errors"."""
+    """acceptance/detector_test.go:81 "running as a root / errors"."""
     result = detect(image, api, root=True)
     assert result.code != 0
     assert "failed to detect: refusing to run as root" in result.text
@@ -174,7 +174,7 @@ def test_running_as_root_errors(image: Workspace, api: str) -> None:
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_no_order_file_in_the_default_locations_errors(image: Workspace, api: str) -> None:
-    """detector_test.go:99 "read buildpack order file failed / errors": neither
+    """acceptance/detector_test.go:99 "read buildpack order file failed / errors": neither
     ``<layers>/order.toml`` nor ``/cnb/order.toml`` exists."""
     assert not Path("/cnb/order.toml").exists(), "this host has a /cnb/order.toml"
     result = detect(image, api)
@@ -186,8 +186,8 @@ def test_no_order_file_in_the_default_locations_errors(image: Workspace, api: st
 def test_no_group_passing_prints_each_output_and_the_results_and_exits_20(
     image: Workspace, api: str
 ) -> None:
-    """detector_test.go:116 "no buildpack group passed detection / errors and exits with the
-    expected code": at the default log level the buffered debug lines are all printed."""
+    """acceptance/detector_test.go:116 "no buildpack group passed detection / errors and exits with
+    the expected code": at the default log level the buffered debug lines are all printed."""
     result = detect(image, api, env={"CNB_ORDER_PATH": order_path(image, "fail_detect_order.toml")})
     assert result.code == 20, result.text
     assert (
@@ -203,7 +203,7 @@ def test_no_group_passing_prints_each_output_and_the_results_and_exits_20(
 def test_passing_group_writes_group_and_plan_at_the_default_locations(
     image: Workspace, api: str
 ) -> None:
-    """detector_test.go:160 "there is a buildpack group that passes detection / writes
+    """acceptance/detector_test.go:160 "there is a buildpack group that passes detection / writes
     group.toml and plan.toml at the default locations"."""
     result = detect(image, api, env={"CNB_ORDER_PATH": order_path(image, "simple_order.toml")})
     assert result.code == 0, result.text
@@ -222,10 +222,10 @@ def test_passing_group_writes_group_and_plan_at_the_default_locations(
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_directories_and_output_paths_from_the_environment(image: Workspace, api: str) -> None:
-    """detector_test.go:213 "environment variables are provided for buildpack and app
-    directories and for the output files / writes group.toml and plan.toml in the right
-    locations and with the right names": relative output paths are relative to the working
-    directory (``<layers>``)."""
+    """acceptance/detector_test.go:213 "environment variables are provided for buildpack and app
+    directories and for the output files / writes group.toml and plan.toml in the right locations
+    and with the right names": relative output paths are relative to the working directory
+    (``<layers>``)."""
     custom_platform = str(image.root / "custom_platform")
     custom_workspace = str(image.root / "custom_workspace")
     env = {
@@ -250,8 +250,8 @@ def test_directories_and_output_paths_from_the_environment(image: Workspace, api
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_order_flag_names_the_order_to_process(image: Workspace, api: str) -> None:
-    """detector_test.go:275 "-order is provided / the order.toml exists / processes the provided
-    order.toml"."""
+    """acceptance/detector_test.go:275 "-order is provided / the order.toml exists / processes the
+    provided order.toml"."""
     custom = write(image.root / "custom" / "order.toml", order_toml(SIMPLE))
     result = detect(image, api, "-log-level=debug", f"-order={custom}")
     assert result.code == 0, result.text
@@ -261,7 +261,8 @@ def test_order_flag_names_the_order_to_process(image: Workspace, api: str) -> No
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_order_flag_naming_a_missing_file_errors(image: Workspace, api: str) -> None:
-    """detector_test.go:301 "-order is provided / the order.toml does not exist / errors"."""
+    """acceptance/detector_test.go:301 "-order is provided / the order.toml does not exist /
+    errors"."""
     missing = image.root / "custom" / "order.toml"
     result = detect(image, api, f"-order={missing}")
     assert result.code != 0
@@ -273,16 +274,16 @@ def test_order_flag_naming_a_missing_file_errors(image: Workspace, api: str) -> 
 
 @pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_order_with_a_buildpack_of_an_unsupported_api_exits_12(image: Workspace, api: str) -> None:
-    """detector_test.go:316 "-order is provided / the order.toml contains a buildpack using an
-    unsupported api / errors"."""
+    """acceptance/detector_test.go:316 "-order is provided / the order.toml contains a buildpack
+    using an unsupported api / errors"."""
     result = detect(image, api, f"-order={order_path(image, 'bad_api.toml')}")
     assert result.code == 12, result.text
     assert "buildpack API version '0.1' is incompatible with the lifecycle" in result.text
 
 
 def test_system_buildpacks_are_merged_into_the_order(image: Workspace) -> None:
-    """detector_test.go:441 "Platform API >= 0.15 / system.toml is provided / merges system
-    buildpacks with order" (the Go test skips it below 0.15)."""
+    """acceptance/detector_test.go:441 "Platform API >= 0.15 / system.toml is provided / merges
+    system buildpacks with order" (the Go test skips it below 0.15)."""
     env = {
         "CNB_ORDER_PATH": order_path(image, "middle_order.toml"),
         "CNB_SYSTEM_PATH": str(image.root / "cnb" / "test-data" / "system.toml"),

@@ -219,8 +219,8 @@ def assert_output(done: subprocess.CompletedProcess[str], *expected: str) -> Non
 
 
 def test_exec_d_runs_and_changes_the_env_before_the_profiles(image: LaunchImage) -> None:
-    """launcher_test.go:41 "exec.d / executes the binaries and modifies env before running
-    profiles"."""
+    """acceptance/launcher_test.go:41 "exec.d / executes the binaries and modifies env before
+    running profiles"."""
     done = image.run("exec.d-checker", api="0.7", VAR_FROM_EXEC_D="orig-val")
     assert_output(
         done,
@@ -255,21 +255,21 @@ def test_exec_d_runs_and_changes_the_env_before_the_profiles(image: LaunchImage)
 def test_entrypoint_that_is_a_process_launches_it(
     image: LaunchImage, entrypoint: str, args: tuple[str, ...], expected: str
 ) -> None:
-    """launcher_test.go:66 "entrypoint is a process / launches that process", :75 "process
-    contains a period / launches that process" and :84 "appends any args to the process
+    """acceptance/launcher_test.go:66 "entrypoint is a process / launches that process", :75
+    "process contains a period / launches that process" and :84 "appends any args to the process
     args"."""
     assert_output(image.run(entrypoint, *args), expected)
 
 
 def test_entrypoint_that_is_no_process_builds_one_from_the_arguments(image: LaunchImage) -> None:
-    """launcher_test.go:96 "entrypoint is a not a process / builds a process from the
+    """acceptance/launcher_test.go:96 "entrypoint is a not a process / builds a process from the
     arguments"."""
     done = image.run("launcher", "--", "env")
     assert_output(done, "SOME_VAR=some-bp-val", "OTHER_VAR=other-bp-val")
 
 
 def test_cnb_process_type_warns_and_needs_a_command(image: LaunchImage) -> None:
-    """launcher_test.go:113 "CNB_PROCESS_TYPE is set / should warn"."""
+    """acceptance/launcher_test.go:113 "CNB_PROCESS_TYPE is set / should warn"."""
     done = image.run("launcher", CNB_PROCESS_TYPE="direct-process", CNB_NO_COLOR="true")
     assert done.returncode != 0
     assert f"Warning: CNB_PROCESS_TYPE is not supported in Platform API {LATEST}" in done.stdout
@@ -305,14 +305,14 @@ def test_cnb_process_type_warns_and_needs_a_command(image: LaunchImage) -> None:
 def test_command_that_is_no_process_type_runs_in_a_shell(
     image: LaunchImage, args: tuple[str, ...], expected: str
 ) -> None:
-    """launcher_test.go:129, :139 and :167 "provided CMD is not a process-type": profiles are
-    sourced, layer env is set, layer bin dirs are on the PATH."""
+    """acceptance/launcher_test.go:129, :139 and :167 "provided CMD is not a process-type": profiles
+    are sourced, layer env is set, layer bin dirs are on the PATH."""
     assert_output(image.run("launcher", *args), expected)
 
 
 def test_shell_command_gets_the_user_env_without_the_excluded_vars(image: LaunchImage) -> None:
-    """launcher_test.go:149 "provided CMD is not a process-type / passes through env vars from
-    user, excluding excluded vars"."""
+    """acceptance/launcher_test.go:149 "provided CMD is not a process-type / passes through env vars
+    from user, excluding excluded vars"."""
     done = image.run(
         "launcher",
         "echo",
@@ -348,14 +348,14 @@ def test_shell_command_gets_the_user_env_without_the_excluded_vars(image: Launch
 def test_command_after_dashes_runs_directly(
     image: LaunchImage, args: tuple[str, ...], expected: tuple[str, ...]
 ) -> None:
-    """launcher_test.go:179, :189 and :227 "CMD provided starts with --"."""
+    """acceptance/launcher_test.go:179, :189 and :227 "CMD provided starts with --"."""
     done = image.run("launcher", "--", *args)
     assert_output(done, *expected)
 
 
 def test_direct_command_gets_the_user_env_without_the_excluded_vars(image: LaunchImage) -> None:
-    """launcher_test.go:203 "CMD provided starts with -- / passes through env vars from user,
-    excluding excluded vars"."""
+    """acceptance/launcher_test.go:203 "CMD provided starts with -- / passes through env vars from
+    user, excluding excluded vars"."""
     done = image.run(
         "launcher", "--", "env", CNB_APP_DIR=str(image.app), SOME_USER_VAR="some-user-val"
     )
