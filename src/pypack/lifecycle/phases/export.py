@@ -10,6 +10,7 @@ is only a warning.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from pypack import __version__
 from pypack.errors import ExitCode, PypackError, SpecError, UserError
-from pypack.lifecycle.cache import Cache
-from pypack.lifecycle.images import ImageAccess
+from pypack.lifecycle.cache import Cache, VolumeCache
+from pypack.lifecycle.images import ImageAccess, LayoutImages
 from pypack.lifecycle.inputs import CreatorInputs, require_access
 from pypack.lifecycle.launch_cache import LaunchCache
 from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
@@ -50,10 +51,14 @@ from pypack.spec.lifecycle_metadata import (
 from pypack.spec.metadata_toml import BuildMetadata, BuildMetadataLabel, LauncherMetadata
 from pypack.spec.project_metadata import ProjectMetadataFile, ProjectMetadataLabel
 from pypack.spec.report_toml import BuildReport, ImageReport, ReportFile
+from pypack.spec.run_toml import RunFile
 from pypack.spec.stack_toml import StackFile
 from pypack.spec.store_toml import StoreFile
 
 NOT_LAYERS = frozenset({"launch.toml", "build.toml", "store.toml"})
+LIFECYCLE_ID = "buildpacksio/lifecycle"
+LAUNCH_SBOM_ID = f"{LIFECYCLE_ID}:launch.sbom"
+CACHE_SBOM_ID = f"{LIFECYCLE_ID}:cache.sbom"
 
 
 class ExportError(PypackError):
@@ -80,8 +85,8 @@ class ExportInputs:
     exec_env: str = "production"
     root: Path = Path("/")
     """The host directory standing for ``/`` of the image (see :class:`TarMaker`)."""
-    stack_run_image: RunImageForExport | None = None
-    """Before Platform 0.12: ``stack.toml``'s run image, recorded in the label's ``stack``."""
+    run_image_for_export: RunImageForExport | None = None
+    """The run image and mirrors to record (see :func:`run_image_for_export`)."""
     launcher: Path | None = None
     """The launcher file (``-launcher``); None: the one this lifecycle carries."""
 
@@ -157,18 +162,27 @@ class Exporter:
         sbom_dir = inputs.layers_dir / "sbom" / "launch"
         if sbom_dir.is_dir() and inputs.platform_api.at_least("0.8"):
             path, info = maker.directory(sbom_dir)
-            self._add(image, path, info, previous, "Software Bill-of-Materials")
+            self._add(image, path, info, previous, "Software Bill-of-Materials", LAUNCH_SBOM_ID)
             metadata.sbom = LayerSha(sha=info.diff_id)
         slices = [s.paths for s in inputs.metadata.slices]
         for number, (path, info) in enumerate(maker.app_slices(inputs.app_dir, slices), start=1):
             name = f"Application Slice: {number}" if slices else "Application Layer"
-            self._add(image, path, info, previous, name)
+            self._add(image, path, info, previous, name, f"slice-{number}" if slices else "app")
             metadata.app.append(LayerSha(sha=info.diff_id))
         path, info = maker.launcher(inputs.launcher_bytes())
-        self._add(image, path, info, previous, "Buildpacks Application Launcher")
+        self._add(
+            image,
+            path,
+            info,
+            previous,
+            "Buildpacks Application Launcher",
+            f"{LIFECYCLE_ID}:launcher",
+        )
         metadata.launcher = LayerSha(sha=info.diff_id)
         path, info = self._config_layer(maker)
-        self._add(image, path, info, previous, "Buildpacks Launcher Config")
+        self._add(
+            image, path, info, previous, "Buildpacks Launcher Config", f"{LIFECYCLE_ID}:config"
+        )
         metadata.config = LayerSha(sha=info.diff_id)
         types = [p.type for p in inputs.metadata.processes]
         for process_type in types:
@@ -177,14 +191,18 @@ class Exporter:
                 raise ExportError(f"failed to export: {problem}")
         if types:
             path, info = maker.process_types(types)
-            self._add(image, path, info, previous, "Buildpacks Process Types")
+            self._add(
+                image, path, info, previous, "Buildpacks Process Types",
+                f"{LIFECYCLE_ID}:process-types",
+            )  # fmt: skip
             metadata.process_types = LayerSha(sha=info.diff_id)
         if not with_history:  # before Platform 0.12 the app image has no history at all
             image.config.history = None
         metadata.run_image = self._run_image_record(run_image)
         run = inputs.analyzed.run_image
         metadata.stack = StackMetadata(
-            run_image=inputs.stack_run_image or RunImageForExport(image=run.image if run else None)
+            run_image=inputs.run_image_for_export
+            or RunImageForExport(image=run.image if run else None)
         )
         self._configure(image, run_image, metadata)
         return image, metadata
@@ -209,7 +227,7 @@ class Exporter:
             created_by = f"Layer: '{name}', Created by buildpack: {element.id}@{element.version}"
             if layer_dir.is_dir():
                 tar = self._tar(element.id, name, layer_dir)
-                self._add(image, tar.path, tar.info, previous, created_by)
+                self._add(image, tar.path, tar.info, previous, created_by, f"{element.id}:{name}")
                 sha = tar.info.diff_id
             else:
                 if types.cache:
@@ -222,6 +240,8 @@ class Exporter:
                         f"cannot reuse '{element.id}:{name}', previous image has no metadata "
                         "for layer; its launch=true layer has no contents"
                     )
+                LOGGER.info("Reusing layer '%s:%s'", element.id, name)
+                LOGGER.debug("Layer '%s:%s' SHA: %s", element.id, name, sha)
                 image.reuse_layer(sha, previous, created_by=created_by)
                 self.reused.append(sha)
             record.layers[name] = BuildpackLayer(
@@ -237,12 +257,22 @@ class Exporter:
         return self._tars[key]
 
     def _add(
-        self, image: Image, tar: Path, info: LayerInfo, previous: Image | None, created_by: str
+        self,
+        image: Image,
+        tar: Path,
+        info: LayerInfo,
+        previous: Image | None,
+        created_by: str,
+        layer_id: str,
     ) -> None:
         if previous is not None and previous.has_layer(info.diff_id):
+            LOGGER.info("Reusing layer '%s'", layer_id)
+            LOGGER.debug("Layer '%s' SHA: %s", layer_id, info.diff_id)
             image.reuse_layer(info.diff_id, previous, created_by=created_by)
             self.reused.append(info.diff_id)
             return
+        LOGGER.info("Adding layer '%s'", layer_id)
+        LOGGER.debug("Layer '%s' SHA: %s", layer_id, info.diff_id)
         self.added.append((info.diff_id, tar))
         if self.compress:
             blob = tar.with_suffix(".tar.gz")
@@ -262,10 +292,14 @@ class Exporter:
 
     def _run_image_record(self, run_image: Image) -> RunImageForRebase:
         run = self.inputs.analyzed.run_image
+        named = self.inputs.run_image_for_export
+        if self.inputs.platform_api.less_than("0.12"):
+            named = None  # the reference names the run image here from 0.12 only
         return RunImageForRebase(
             top_layer=run_image.top_layer or "",
             reference=run.reference if run else "",
-            image=run.image if run else None,
+            image=named.image if named and named.image else (run.image if run else None),
+            mirrors=named.mirrors if named and named.image else None,
         )
 
     def _configure(self, image: Image, run_image: Image, metadata: LayersMetadata) -> None:
@@ -335,6 +369,7 @@ class Exporter:
 
     def _export_cache(self, cache: Cache) -> None:
         metadata = CacheMetadata()
+        previous = cache.metadata()
         cache.start()
         for element in self.inputs.group:
             directory = self.inputs.layers_dir / escape_id(element.id)
@@ -352,16 +387,66 @@ class Exporter:
                     )
                     continue
                 tar = self._tar(element.id, name, layer_dir)
-                if cache.has_layer(tar.info.diff_id):
-                    cache.reuse_layer(tar.info.diff_id)
-                else:
-                    cache.add_layer(tar.path, tar.info)
+                previous_sha = _cached_sha(previous, element.id, name)
+                self._cache_layer(cache, tar, f"{element.id}:{name}", previous_sha)
                 record.layers[name] = BuildpackLayer(
                     sha=tar.info.diff_id, data=layer.metadata, build=types.build,
                     launch=types.launch, cache=True,
                 )  # fmt: skip
             metadata.buildpacks.append(record)
+        sbom_cache = self.inputs.layers_dir / "sbom" / "cache"
+        if sbom_cache.is_dir() and self.inputs.platform_api.at_least("0.8"):
+            path, info = self._maker.directory(sbom_cache)
+            previous_sha = previous.sbom.sha if previous.sbom else ""
+            self._cache_layer(cache, _LayerTar(path, info), CACHE_SBOM_ID, previous_sha)
+            metadata.sbom = LayerSha(sha=info.diff_id)
         cache.commit(metadata)
+
+    def _cache_layer(
+        self,
+        cache: Cache,
+        tar: _LayerTar,
+        layer_id: str,
+        previous_sha: str,
+    ) -> None:
+        """Reuse the cached tar when the previous cache recorded this diffID and its tar still
+        has it; otherwise (a corrupt tar is a warning, as the reference's) add the new tar."""
+        diff_id = tar.info.diff_id
+        if previous_sha == diff_id and cache.has_layer(diff_id):
+            problem = _cached_tar_problem(cache, diff_id)
+            if problem is None:
+                LOGGER.info("Reusing cache layer '%s'", layer_id)
+                LOGGER.debug("Layer '%s' SHA: %s", layer_id, diff_id)
+                cache.reuse_layer(diff_id)
+                return
+            LOGGER.warning("Skipping reuse for layer %s: %s", layer_id, problem)
+        LOGGER.info("Adding cache layer '%s'", layer_id)
+        LOGGER.debug("Layer '%s' SHA: %s", layer_id, diff_id)
+        cache.add_layer(tar.path, tar.info)
+
+
+def _cached_sha(metadata: CacheMetadata, buildpack_id: str, name: str) -> str:
+    record = metadata.buildpack(buildpack_id)
+    layer = record.layers.get(name) if record else None
+    return layer.sha if layer else ""
+
+
+def _cached_tar_problem(cache: Cache, diff_id: str) -> str | None:
+    """Why a volume cache's tar for ``diff_id`` cannot be reused (its bytes hash to something
+    else), or None; an image cache's layers are checked by the registry."""
+    if not isinstance(cache, VolumeCache):
+        return None
+    hasher = hashlib.sha256()
+    try:
+        with open(cache.committed / f"{diff_id}.tar", "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                hasher.update(chunk)
+    except OSError as exc:
+        return f"failed to read cache layer with SHA '{diff_id}': {exc.strerror}"
+    found = "sha256:" + hasher.hexdigest()
+    if found != diff_id:
+        return f"expected layer contents to have SHA '{diff_id}'; found '{found}'"
+    return None
 
 
 def export(
@@ -373,12 +458,15 @@ def export(
     names: list[str],
     cache: Cache | None,
     parallel: bool,
+    saving_as: str | None = None,
 ) -> SaveResult:
-    """Build and save the image, and the cache (at the same time with ``parallel``)."""
+    """Build and save the image, and the cache (at the same time with ``parallel``);
+    ``saving_as`` is how the ``Saving`` line names the image (default: its first name)."""
     exporter.prepare()
 
     def save_image() -> SaveResult:
         image, _ = exporter.build_image(run_image, previous)
+        LOGGER.info("Saving %s...", saving_as or names[0])
         try:
             return store.save(image, names)
         except PypackError as exc:
@@ -487,10 +575,6 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         LOGGER.debug("Reusing %d layers of the previous image from the launch cache", served)
     if inputs.launcher_sbom is not None and inputs.platform_api.at_least("0.11"):
         copy_launcher_sbom(inputs.launcher_sbom, paths.layers)
-    stack_run_image = None
-    if inputs.platform_api.less_than("0.12") and paths.stack.is_file():
-        stack = StackFile.load(paths.stack).run_image
-        stack_run_image = RunImageForExport(image=stack.image, mirrors=stack.mirrors)
     export_inputs = ExportInputs(
         app_dir=paths.app,
         layers_dir=paths.layers,
@@ -505,7 +589,7 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         created=inputs.created,
         exec_env=inputs.exec_env,
         root=paths.root,
-        stack_run_image=stack_run_image,
+        run_image_for_export=run_image_for_export(inputs, analyzed, metadata),
         launcher=inputs.launcher,
     )
     with tempfile.TemporaryDirectory(prefix="export-", dir=paths.scratch) as scratch:
@@ -518,6 +602,7 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
             names=[inputs.image, *inputs.tags],
             cache=inputs.cache,
             parallel=inputs.parallel_export,
+            saving_as=saving_name(access, inputs.image),
         )
         if launch_cache is not None and access.kind == "daemon":
             launch_cache.commit(exporter.added, exporter.reused)
@@ -527,6 +612,13 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         )
         write_report(paths.report_file, result, access, legacy)
     return result
+
+
+def saving_name(access: ImageAccess, name: str) -> str:
+    """How the reference's ``Saving`` line names an image: a layout image by its layout path."""
+    if isinstance(access.store, LayoutImages):
+        return str(access.store.path(name))
+    return name
 
 
 def legacy_build_bom(layers: Path, group: GroupFile) -> BuildReport:
@@ -547,29 +639,40 @@ DEFAULT_SBOM_DIR = Path("/cnb/lifecycle")
 
 
 def copy_launcher_sbom(source: Path, layers: Path) -> None:
-    """The launcher's SBOM files into the launch SBOM, as ``buildpacksio/lifecycle``'s
-    ``launcher``: from the default directory ``launcher.<ext>`` (saved as ``<ext>``), from any
-    other every ``*.<ext>`` file; a missing default file is a warning."""
-    target = layers / "sbom" / "launch" / escape_id("buildpacksio/lifecycle") / "launcher"
+    """The lifecycle's and the launcher's SBOM files into the layers' SBOM, as the reference's
+    exporter does from Platform 0.11: ``lifecycle.<ext>`` from the default directory
+    ``/cnb/lifecycle`` into the build SBOM of ``buildpacksio/lifecycle`` (as ``<ext>``); the
+    launcher's into its launch SBOM as ``buildpacksio/lifecycle``'s ``launcher``: from the default
+    directory ``launcher.<ext>`` (as ``<ext>``), from any other every ``*.<ext>`` file. A file
+    missing from the default directory is a warning."""
+    lifecycle_id = escape_id("buildpacksio/lifecycle")
+    _copy_default_sboms("lifecycle", layers / "sbom" / "build" / lifecycle_id)
+    target = layers / "sbom" / "launch" / lifecycle_id / "launcher"
     if source == DEFAULT_SBOM_DIR:
-        found = []
-        for extension in SBOM_EXTENSIONS:
-            path = source / f"launcher.{extension}"
-            if path.is_file():
-                found.append((path, extension))
-            else:
-                LOGGER.debug("Did not find SBOM launcher.%s in %s", extension, source)
-    elif source.is_dir():
-        found = sorted(
-            (path, path.name)
-            for path in source.iterdir()
-            if path.is_file() and path.name.endswith(tuple(f".{e}" for e in SBOM_EXTENSIONS))
-        )
-    else:
+        _copy_default_sboms("launcher", target)
+        return
+    if not source.is_dir():
         raise ExportError(f"failed to read the launcher SBOM directory {source}")
-    for path, name in found:
+    found = sorted(
+        path
+        for path in source.iterdir()
+        if path.is_file() and path.name.endswith(tuple(f".{e}" for e in SBOM_EXTENSIONS))
+    )
+    for path in found:
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target / name)
+        shutil.copyfile(path, target / path.name)
+
+
+def _copy_default_sboms(component: str, target: Path) -> None:
+    for extension in SBOM_EXTENSIONS:
+        name = f"{component}.{extension}"
+        path = DEFAULT_SBOM_DIR / name
+        if not path.is_file():
+            LOGGER.warning("Did not find SBOM %s in %s", name, DEFAULT_SBOM_DIR)
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        LOGGER.debug("Copying SBOM %s to %s", name, target / extension)
+        shutil.copyfile(path, target / extension)
 
 
 def write_report(
@@ -586,3 +689,28 @@ def write_report(
     ReportFile(image=report, build=build).dump(path)
     for name in result.names:
         LOGGER.info("*** Images (%s):\n      %s", (result.digest or result.image_id)[7:19], name)
+
+
+def run_image_for_export(
+    inputs: CreatorInputs, analyzed: AnalyzedFile, metadata: BuildMetadata
+) -> RunImageForExport | None:
+    """The run image the app image records, with its mirrors, as the reference chooses it:
+    before Platform 0.12 stack.toml's; from 0.12 the run.toml entry whose image or mirror the
+    analyzer chose, else the first entry (the analyzed name when extensions may have switched
+    it). ``None`` when the file is absent or empty."""
+    paths = inputs.paths
+    if inputs.platform_api.less_than("0.12"):
+        if not paths.stack.is_file():
+            return None
+        stack = StackFile.load(paths.stack).run_image
+        return RunImageForExport(image=stack.image, mirrors=stack.mirrors)
+    entries = RunFile.load(paths.run).images if paths.run.is_file() else []
+    if not entries:
+        return None
+    chosen = analyzed.run_image.image if analyzed.run_image else None
+    for entry in entries:
+        if chosen in (entry.image, *(entry.mirrors or [])):
+            return RunImageForExport(image=entry.image, mirrors=entry.mirrors)
+    if metadata.extensions:
+        return RunImageForExport(image=chosen)
+    return RunImageForExport(image=entries[0].image, mirrors=entries[0].mirrors)
