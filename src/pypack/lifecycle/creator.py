@@ -7,30 +7,53 @@ platform differs only in the inputs it fills (runner, paths, image access, cache
 
 from __future__ import annotations
 
+from pypack.errors import ExitCode, PypackError, SpecError
 from pypack.lifecycle.inputs import CreatorInputs, LifecyclePaths
 from pypack.lifecycle.phases.analyze import analyze_phase
 from pypack.lifecycle.phases.build import build_phase
 from pypack.lifecycle.phases.detect import detect_phase
 from pypack.lifecycle.phases.export import export_phase
 from pypack.lifecycle.phases.restore import restore_phase
+from pypack.lifecycle.sbom_restore import restore_cached_sbom, restore_previous_sbom
 from pypack.oci.image import SaveResult
+from pypack.spec.order_toml import OrderFile
 
 __all__ = ["CreatorInputs", "LifecyclePaths", "create"]
 
 
 def create(inputs: CreatorInputs) -> SaveResult:
     """Build ``inputs.image`` from source: every phase in order, as the reference creator
-    runs them (analysis first, Platform API >= 0.7). Before Platform 0.10 ``-skip-restore``
-    skips the restore step itself (no layer metadata, no ``store.toml``); from 0.10 the restorer
-    still runs and restores metadata only."""
+    runs them (analysis first, Platform API >= 0.7), with the layer SBOMs of the previous image and
+    the cache restored (Platform >= 0.8). Before Platform 0.10 ``-skip-restore`` skips the
+    restore step itself (no layer metadata, no ``store.toml``); from 0.10 the restorer still runs
+    and restores metadata only."""
     with inputs.phase_log("ANALYZING"):
-        analyze_phase(inputs)
+        analyzed = analyze_phase(inputs)
+        if not inputs.skip_restore:
+            restore_previous_sbom(inputs, analyzed)
     with inputs.phase_log("DETECTING"):
-        detect_phase(inputs)
+        refuse_extensions(inputs)
+        group, _ = detect_phase(inputs)
     if not (inputs.skip_restore and inputs.platform_api.less_than("0.10")):
         with inputs.phase_log("RESTORING"):
             restore_phase(inputs)
+            restore_cached_sbom(inputs, [element.id for element in group])
     with inputs.phase_log("BUILDING"):
         build_phase(inputs)
     with inputs.phase_log("EXPORTING"):
         return export_phase(inputs)
+
+
+def refuse_extensions(inputs: CreatorInputs) -> None:
+    """The creator runs no image extensions: an order with ``order-extensions`` is the
+    reference creator's detect error (exit 22). An unreadable order is left to the detector."""
+    try:
+        order = OrderFile.load(inputs.paths.order_file)
+    except SpecError:
+        return
+    if order.order_extensions:
+        raise PypackError(
+            "failed to detect: detected order contains extensions which is not supported by "
+            "the creator",
+            exit_code=ExitCode.DETECT_GENERIC,
+        )
