@@ -760,3 +760,31 @@ def test_inspect_finds_daemon_and_registry_images(
     assert missing.stderr == (
         f"ERROR: unable to find image '{registry}/test/never-built:1' locally or remotely\n"
     )
+
+
+def test_volumes_at_new_paths_and_bindings_under_platform(stack: Stack) -> None:
+    # pack mounts --volume wherever the user says (processVolumes only warns about /cnb,
+    # /layers and /workspace): a read-write volume at a path the builder has no directory for
+    # and a read-only binding under /platform/bindings both reach the buildpack.
+    added = write_buildpack(
+        stack.root / "volume-bp",
+        "test/volume-reader",
+        "#!/bin/sh\nset -e\n"
+        'echo "binding: $(cat /platform/bindings/db/type)"\n'
+        'echo "written by the build" > /srv/new/dir/out.txt\n'
+        'if touch /srv/blocked 2>/dev/null; then echo "root writable"; fi\n',
+    )
+    binding = stack.root / "binding-db"
+    binding.mkdir()
+    (binding / "type").write_text("postgresql")
+    shared = stack.root / "shared-rw"
+    shared.mkdir()
+    os.chown(shared, 1000, 1000)
+    built = stack.pypack(
+        "build", "test/volumes:1", "--builder", "test/builder:1",
+        "--path", str(stack.app("volume-app")), "--buildpack", str(added),
+        "--volume", f"{binding}:/platform/bindings/db:ro", "--volume", f"{shared}:/srv/new/dir:rw",
+    )  # fmt: skip
+    assert "binding: postgresql" in built.stdout
+    assert "root writable" not in built.stdout, "the rootfs stays read-only around the mount"
+    assert (shared / "out.txt").read_text() == "written by the build\n"

@@ -36,7 +36,10 @@ class Volume:
 
     @classmethod
     def parse(cls, text: str) -> Volume:
-        """``/host/dir:/target[:ro|rw]``; a target under ``/cnb`` or ``/layers`` is refused."""
+        """``/host/dir:/target[:ro|rw]``. A target over what the build itself mounts is
+        refused (``/cnb``, ``/layers``, ``/workspace``, ``/platform`` and its ``env``, ``/tmp``,
+        ``/``), where pack only warns, because a buildpack would see another build than the
+        lifecycle; ``/platform/bindings/...`` and other paths under ``/platform`` are fine."""
         parts = text.split(":")
         if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
             raise UserError(f"--volume {text!r}: expected /host/path:/target/path[:ro|rw]")
@@ -48,7 +51,13 @@ class Volume:
             raise UserError(
                 f"--volume {text!r}: {target} is reserved for the build; mount elsewhere"
             )
-        reserved_trees = ("/cnb", "/layers", "/workspace", "/platform", PLAN_MOUNT, EXTRA_MOUNT)
+        if target == "/platform" or target.startswith("/platform/env"):
+            problem = "/platform/env" if target != "/platform" else "/platform"
+            raise UserError(
+                f"--volume {text!r}: {problem} is reserved for the build; mount elsewhere "
+                "(a binding goes under /platform/bindings/<name>)"
+            )
+        reserved_trees = ("/cnb", "/layers", "/workspace", PLAN_MOUNT, EXTRA_MOUNT)
         for reserved in (*reserved_trees, HOST_CA_MOUNT):
             if target == reserved or target.startswith(f"{reserved}/"):
                 raise UserError(
@@ -109,16 +118,8 @@ class BwrapRunner:
 
     def argv(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> list[str]:
         """The whole bwrap command line for running ``argv``."""
-        command = [
-            self._bwrap,
-            "--ro-bind",
-            str(self.rootfs),
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-        ]
+        opened = self._opened_directories()
+        command = [self._bwrap, *self._root_binds(opened), "--proc", "/proc", "--dev", "/dev"]
         command += ["--tmpfs", "/tmp"]
         for host, target in self._mounts.items():
             if target != "/":
@@ -131,6 +132,8 @@ class BwrapRunner:
             ]
         if self.host_ca is not None:
             command += ["--ro-bind", str(self.host_ca), HOST_CA_MOUNT]
+        for directory in opened:
+            command += ["--remount-ro", directory]
         command += ["--unshare-all", "--die-with-parent", "--new-session"]
         if self.network:
             command += ["--share-net"]
@@ -149,6 +152,35 @@ class BwrapRunner:
                 *command,
             ]
         return command
+
+    def _opened_directories(self) -> list[str]:
+        """The rootfs directories a volume's mount point must be made in: for each volume
+        whose target the builder lacks, the deepest directory of its path that exists."""
+        opened: set[str] = set()
+        for volume in self.volumes:
+            existing = Path(volume.target)
+            while not os.path.lexists(self.rootfs / existing.relative_to("/")):
+                existing = existing.parent
+            if str(existing) != volume.target:
+                opened.add(str(existing))
+        return sorted(opened, key=lambda d: (d != "/", d.count("/"), d))
+
+    def _root_binds(self, opened: list[str]) -> list[str]:
+        """The rootfs read-only at ``/``. A directory in ``opened`` becomes a tmpfs holding
+        read-only binds of its entries (where bubblewrap can make mount points), and is made
+        read-only again once every mount is in place."""
+        binds = [] if "/" in opened else ["--ro-bind", str(self.rootfs), "/"]
+        for directory in opened:
+            if directory != "/":
+                binds += ["--tmpfs", directory]
+            source = self.rootfs / directory.lstrip("/")
+            for entry in sorted(os.listdir(source)):
+                inside = f"{directory.rstrip('/')}/{entry}"
+                if (source / entry).is_symlink():
+                    binds += ["--symlink", os.readlink(source / entry), inside]
+                else:
+                    binds += ["--ro-bind", str(source / entry), inside]
+        return binds
 
     def _give_to_cnb_user(self, argv: Sequence[str]) -> None:
         if os.geteuid() != 0:

@@ -72,7 +72,6 @@ def test_an_unknown_mode(tmp_path: Path, mode: str) -> None:
         ("/layers/sbom/x", "/layers"),
         ("/workspace", "/workspace"),
         ("/workspace/", "/workspace"),
-        ("/platform/env", "/platform"),
         ("/data/../cnb/x", "/cnb"),
     ],
 )
@@ -83,6 +82,32 @@ def test_a_target_the_build_uses_is_refused(tmp_path: Path, target: str, reserve
     assert str(raised.value) == (
         f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere"
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "reserved"),
+    [
+        ("/platform", "/platform"),
+        ("/platform/env", "/platform/env"),
+        ("/platform/env/X", "/platform/env"),
+    ],
+)
+def test_platform_and_its_env_are_refused(tmp_path: Path, target: str, reserved: str) -> None:
+    text = f"{tmp_path}:{target}"
+    with pytest.raises(UserError) as raised:
+        Volume.parse(text)
+    assert str(raised.value) == (
+        f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere "
+        "(a binding goes under /platform/bindings/<name>)"
+    )
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_a_binding_under_platform_is_fine_as_in_pack(tmp_path: Path, mode: str) -> None:
+    # pack's processVolumes only warns about /cnb, /layers and /workspace; bindings are mounted
+    # at /platform/bindings/<name> (the CNB bindings spec).
+    volume = Volume.parse(f"{tmp_path}:/platform/bindings/db:{mode}")
+    assert (volume.target, volume.writable) == ("/platform/bindings/db", mode == "rw")
 
 
 def test_the_reserved_check_comes_before_the_host_check(tmp_path: Path) -> None:
@@ -182,6 +207,9 @@ def test_a_host_path_inside_another_is_mapped_by_the_longer_one(
 
 def test_the_whole_command_line(runner_for: RunnerFor, open_tmp: Path) -> None:
     rootfs, work = open_tmp / "rootfs", open_tmp / "work"
+    runner = runner_for()
+    for target in ("data", "cache"):
+        (rootfs / target).mkdir()
     runner = runner_for(
         volumes=[Volume(Path("/srv/data"), "/data"), Volume(Path("/srv/cache"), "/cache", True)],
         host_ca=Path("/etc/ssl/certs/ca-certificates.crt"),
@@ -360,3 +388,40 @@ def test_a_user_platform_does_not_check_reachability(
     monkeypatch.setattr(shutil, "which", lambda name: BWRAP)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert BwrapRunner(closed, closed, OTHER, OTHER).rootfs == closed
+
+
+def test_a_volume_the_builder_has_no_directory_for(runner_for: RunnerFor, open_tmp: Path) -> None:
+    # bubblewrap cannot make a mount point in the read-only rootfs: the deepest directory that
+    # exists becomes a tmpfs of read-only binds of its entries, read-only again at the end.
+    rootfs = open_tmp / "rootfs"
+    runner_for()
+    (rootfs / "usr" / "share").mkdir(parents=True)
+    (rootfs / "etc").mkdir()
+    (rootfs / "bin").symlink_to("usr/bin")
+    (rootfs / "usr" / "share" / "doc").mkdir()
+    runner = runner_for(
+        volumes=[
+            Volume(Path("/srv/data"), "/data/set", True),
+            Volume(Path("/srv/docs"), "/usr/share/mine"),
+            Volume(Path("/srv/doc"), "/usr/share/doc"),
+        ]
+    )
+    argv = runner.argv(["/bin/true"], {}, open_tmp / "work" / "workspace")
+    assert argv[: argv.index("--proc")] == [
+        BWRAP,
+        *("--symlink", "usr/bin", "/bin"),
+        *("--ro-bind", str(rootfs / "etc"), "/etc"),
+        *("--ro-bind", str(rootfs / "usr"), "/usr"),
+        *("--tmpfs", "/usr/share"),
+        *("--ro-bind", str(rootfs / "usr" / "share" / "doc"), "/usr/share/doc"),
+    ]
+    volumes = argv.index("/srv/data") - 1
+    assert argv[volumes : volumes + 9] == [
+        *("--bind", "/srv/data", "/data/set"),
+        *("--ro-bind", "/srv/docs", "/usr/share/mine"),
+        *("--ro-bind", "/srv/doc", "/usr/share/doc"),
+    ]
+    assert argv[volumes + 9 : volumes + 13] == [
+        *("--remount-ro", "/"),
+        *("--remount-ro", "/usr/share"),
+    ]
