@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pypack import __version__ as pypack_version
 from pypack.oci.image import Image
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
@@ -621,6 +622,44 @@ def test_builder_config_errors_name_the_file_as_given(stack: Stack) -> None:
         "ERROR: configs/my-builder.toml: build.image 'example.com/stacks/missing:1' not found "
         "locally or in its registry"
     ]
+
+
+def _create_with(stack: Stack, config_text: str) -> subprocess.CompletedProcess[str]:
+    config = stack.root / "configs" / "broken.toml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(config_text)
+    return subprocess.run(
+        [PYPACK, "builder", "create", "test/broken:1", "--config", "configs/broken.toml",
+         "--pull-policy", "never"],
+        cwd=stack.root, capture_output=True, text=True, env=pypack_env(stack.home), check=False,
+    )  # fmt: skip
+
+
+def test_buildpack_errors_name_the_builder_config_and_the_buildpack(stack: Stack) -> None:
+    text = (
+        (stack.root / "builder.toml")
+        .read_text()
+        .replace('uri = "buildpacks/', 'uri = "../buildpacks/')
+    )
+    missing = _create_with(stack, text.replace("../buildpacks/test_hello", "../buildpacks/nothing"))
+    assert missing.returncode == 1
+    assert missing.stderr.splitlines()[-1] == (
+        f"ERROR: configs/broken.toml: [[buildpacks]] buildpack '../buildpacks/nothing': "
+        f"{stack.root / 'buildpacks' / 'nothing'} has no buildpack.toml"
+    )
+    # pack (internal/builder validateLifecycleCompat): a buildpack API the lifecycle does not
+    # support is refused when the builder is made, not when a build runs.
+    old = write_buildpack(stack.root / "old-bps", "test/old", "#!/bin/sh\n")
+    toml = old / "buildpack.toml"
+    toml.write_text(toml.read_text().replace('api = "0.10"', 'api = "0.2"'))
+    refused = _create_with(stack, text + '[[buildpacks]]\nuri = "../old-bps/test_old"\n')
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1] == (
+        "ERROR: configs/broken.toml: buildpack 'test/old@0.1.0' (Buildpack API 0.2) is "
+        f"incompatible with lifecycle '{pypack_version}' (Buildpack API(s) 0.7, 0.8, 0.9, 0.10, "
+        "0.11, 0.12); use a buildpack written for one of those"
+    )
+    assert not LayoutImageStore(Home(stack.home).images).exists(local_name("test/broken:1"))
 
 
 def _project_metadata(stack: Stack, name: str) -> Any:

@@ -29,7 +29,11 @@ from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
 from pypack.pack.image_python import probe
 from pypack.pack.lifecycle_layer import add_lifecycle
 from pypack.pack.lifecycle_wheels import check_supported, lifecycle_wheels
-from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, SUPPORTED_PLATFORM_APIS
+from pypack.spec.api import (
+    DEPRECATED_BUILDPACK_APIS,
+    SUPPORTED_BUILDPACK_APIS,
+    SUPPORTED_PLATFORM_APIS,
+)
 from pypack.spec.builder_toml import BuilderConfig, BuilderModule
 from pypack.spec.labels import (
     BuilderLifecycle,
@@ -66,7 +70,12 @@ def _fetch(
         raise UserError(
             f"buildpack {uri}: downloads are not supported; use a local path or an image"
         )
-    found = dependency_buildpacks(module.uri, module.image, config_dir, load, scratch)
+    try:
+        found = dependency_buildpacks(module.uri, module.image, config_dir, load, scratch)
+    except UserError as exc:
+        raise UserError(f"{config_name}: [[buildpacks]] {exc}") from None
+    for bp in found:
+        _check_api(bp, config_name)
     wanted_id = module.id or found[-1].info.id
     if not any(bp.info.id == wanted_id for bp in found):
         raise UserError(f"{config_name}: buildpack from {source!r} is not {wanted_id!r} as it says")
@@ -74,6 +83,18 @@ def _fetch(
     if module.version and module.version not in versions:
         raise UserError(f"buildpack from {source!r}: no version {module.version!r} of {wanted_id}")
     return found
+
+
+def _check_api(bp: PackagedBuildpack, config_name: str) -> None:
+    """pack's check: the lifecycle must support the buildpack's API (exactly, as pack compares)."""
+    supported = [str(v) for v in (*SUPPORTED_BUILDPACK_APIS, *DEPRECATED_BUILDPACK_APIS)]
+    api = str(bp.layer_info.api)
+    if api not in supported:
+        raise UserError(
+            f"{config_name}: buildpack '{bp.info.full_name}' (Buildpack API {api}) is "
+            f"incompatible with lifecycle '{__version__}' (Buildpack API(s) "
+            f"{', '.join(supported)}); use a buildpack written for one of those"
+        )
 
 
 def _pin(

@@ -73,7 +73,7 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
             extract_layer(archive, target, whiteouts=False, same_owner=False, source=str(path))
         path = target
     if not (path / "buildpack.toml").is_file():
-        raise UserError(f"buildpack {uri}: {path} has no buildpack.toml")
+        raise UserError(f"buildpack {uri!r}: {path} has no buildpack.toml")
     if is_sdk_buildpack(path):
         return stage(path, Path(tempfile.mkdtemp(prefix="bp-", dir=scratch)) / path.name)
     return path

@@ -34,9 +34,10 @@ from pypack.errors import ServiceError, UserError
 from pypack.pack.image_python import Interpreter
 
 DISTRIBUTION = "pypack-cnb"
-PLATFORM_ONLY = frozenset({"click", "rich", "packaging"})
+PLATFORM_ONLY = frozenset({"click", "rich", "packaging", "pyyaml"})
 """pypack-cnb requirements the lifecycle never imports (the import-layer contract keeps click
-and rich out of ``pypack.lifecycle``, ``pypack.oci`` and ``pypack.spec``)."""
+and rich out of ``pypack.lifecycle``, ``pypack.oci`` and ``pypack.spec``; PyYAML is only for
+``pypack inspect --output yaml``)."""
 _ROUNDS = 5
 _PIP_TIMEOUT = 900
 

@@ -196,7 +196,7 @@ def test_a_directory_without_buildpack_toml_is_refused(
     with pytest.raises(UserError) as raised:
         extra.from_text("notabp")
     assert str(raised.value) == (
-        f"buildpack {tmp_path / 'app' / 'notabp'}: {tmp_path / 'app' / 'notabp'} "
+        f"buildpack '{tmp_path / 'app' / 'notabp'}': {tmp_path / 'app' / 'notabp'} "
         "has no buildpack.toml"
     )
 
