@@ -827,3 +827,52 @@ def test_volumes_at_new_paths_and_bindings_under_platform(stack: Stack) -> None:
     assert "binding: postgresql" in built.stdout
     assert "root writable" not in built.stdout, "the rootfs stays read-only around the mount"
     assert (shared / "out.txt").read_text() == "written by the build\n"
+
+
+SBOM_SCRIPT = """#!/bin/sh
+set -e
+mkdir -p "$CNB_LAYERS_DIR/tools"
+printf '[types]\\nlaunch = true\\n' > "$CNB_LAYERS_DIR/tools.toml"
+printf '{"bomFormat": "CycloneDX", "components": [{"name": "tool"}]}' \\
+  > "$CNB_LAYERS_DIR/tools.sbom.cdx.json"
+"""
+
+
+def test_sbom_download_from_the_store_the_daemon_and_a_registry(
+    stack: Stack, registry: str, docker_client: object, tmp_path: Path
+) -> None:
+    # pack sbom download (pkg/client/download_sbom.go): the layer the lifecycle metadata's
+    # sbom.sha names, extracted into --output-dir; --remote reads the registry.
+    sbom_bp = write_buildpack(stack.root / "sbom-bp", "test/sbom", SBOM_SCRIPT)
+    toml = sbom_bp / "buildpack.toml"
+    toml.write_text(toml.read_text() + 'sbom-formats = ["application/vnd.cyclonedx+json"]\n')
+    app = stack.app("sbom-app")
+    common = ("--builder", "test/builder:1", "--path", str(app), "--buildpack", str(sbom_bp))
+    published = f"{registry}/test/sbom:1"
+    for name, flags in (
+        ("test/sbom:1", ()),
+        ("pypack-test/sbom:1", ("--daemon",)),
+        (published, ("--publish",)),
+    ):
+        stack.pypack("build", name, *common, *flags)
+        out = tmp_path / name.replace("/", "_").replace(":", "_")
+        remote = ("--remote",) if name == published else ()
+        done = stack.pypack("sbom", "download", name, "--output-dir", str(out), *remote)
+        sbom = out / "layers" / "sbom" / "launch" / "test_sbom" / "tools" / "sbom.cdx.json"
+        assert json.loads(sbom.read_text())["components"] == [{"name": "tool"}], done.stdout
+    missing = stack.pypack("sbom", "download", "test/never-built:1", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.splitlines() == [
+        "Warning: if the image is saved on a registry run with the flag '--remote', for "
+        "example: 'pypack sbom download --remote test/never-built:1'",
+        "ERROR: image 'test/never-built:1' cannot be found",
+    ]
+    # every app image carries the launcher's SBOM; the run image has none
+    none = stack.pypack(
+        "sbom", "download", "example.com/stacks/run:1", "-o", str(tmp_path / "none"), check=False
+    )
+    assert (none.returncode, none.stderr) == (
+        1,
+        "ERROR: could not find SBoM information on 'example.com/stacks/run:1'\n",
+    )
+    assert not (tmp_path / "none").exists(), "nothing written when there is nothing to write"

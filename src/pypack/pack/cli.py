@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "inspect": "pypack.pack.image_command:inspect",
     "rebase": "pypack.pack.image_command:rebase",
     "run": "pypack.pack.run_command:run",
+    "sbom": "pypack.pack.sbom_command:sbom",
     "stack": "pypack.pack.stack_command:stack",
     "validate": "pypack.pack.validate:validate",
 }

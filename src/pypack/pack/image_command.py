@@ -16,7 +16,7 @@ from pypack.oci.registry import RegistryError
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.config import run_image_mirrors
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PlatformImages, local_name
+from pypack.pack.images import PlatformImages, local_or_daemon
 from pypack.pack.inspect_image import OUTPUT_FORMATS, Info, image_info, render
 from pypack.pack.pull_policy import PULL_POLICIES
 
@@ -62,7 +62,7 @@ def inspect(image: str, output: str) -> None:
     parse_reference(image)
     home = Home(default_home())
     mirrors = run_image_mirrors(home)
-    local = _side(lambda: _local_image(home, image), mirrors)
+    local = _side(lambda: local_or_daemon(home, image), mirrors)
     remote = _side(lambda: RegistryImageStore(Keychain()).load(image), mirrors)
     if local is None and remote is None:
         raise UserError(f"unable to find image {image!r} locally or remotely")
@@ -76,15 +76,3 @@ def _side(load: Callable[[], Image | None], mirrors: dict[str, list[str]]) -> In
         return image_info(found, mirrors) if found is not None else None
     except (UserError, RegistryError, ImageError) as exc:
         return str(exc)
-
-
-def _local_image(home: Home, name: str) -> Image | None:
-    stored = PlatformImages(home).local.load(local_name(name))
-    if stored is not None:
-        return stored
-    from pypack.oci.daemon import DaemonError, DaemonImageStore
-
-    try:
-        return DaemonImageStore().load(name)
-    except DaemonError:  # no daemon here: nothing local beyond the store
-        return None

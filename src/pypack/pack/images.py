@@ -116,6 +116,20 @@ class _LocalNames:
         return SaveResult(result.digest, result.manifest_size, result.image_id, tuple(names))
 
 
+def local_or_daemon(home: Home, name: str) -> Image | None:
+    """``name`` where pack would call it local: the local store, else the Docker daemon (when
+    one is reachable)."""
+    stored = LayoutImageStore(home.images).load(local_name(name))
+    if stored is not None:
+        return stored
+    from pypack.oci.daemon import DaemonError, DaemonImageStore
+
+    try:
+        return DaemonImageStore().load(name)
+    except DaemonError:  # no daemon here: nothing local beyond the store
+        return None
+
+
 def layout_target(name: str) -> ImageStore:
     """The store behind an ``oci:PATH[:TAG]`` output name."""
     ref = parse_layout_reference(name)
