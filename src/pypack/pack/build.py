@@ -29,6 +29,7 @@ from pypack.lifecycle.privileges import give_tree
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.reference import LAYOUT_PREFIX
 from pypack.oci.registry import RegistryError
+from pypack.pack.app_filter import AppFilter
 from pypack.pack.app_source import copy_app, is_app_archive, unpack_app_archive
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
@@ -257,8 +258,10 @@ def prepare_work(work: Path, request: BuildRequest, uid: int, gid: int, say: Say
     source = request.app
     if is_app_archive(source):
         source = unpack_app_archive(source, tree.tmp / "app")
-    copied = copy_app(source, tree.workspace, include=request.include, exclude=request.exclude)
-    say(f"     app: {copied} files from {request.app}")
+    app_filter = AppFilter.for_app(source, request.include, request.exclude)
+    copied = copy_app(source, tree.workspace, app_filter)
+    filtered = f" (filtered by {app_filter.source})" if app_filter.source else ""
+    say(f"     app: {copied} files from {request.app}{filtered}")
     env = dict(request.env)
     if request.host_ca is not None:
         env.update(dict.fromkeys(HOST_CA_VARIABLES, HOST_CA_MOUNT))
@@ -313,6 +316,7 @@ def daemonless_inputs(
             layers=tree.layers,
             platform=tree.platform,
             buildpacks=(tree.extra_buildpacks, rootfs / "cnb" / "buildpacks"),
+            extensions=rootfs / "cnb" / "extensions",
             build_config=rootfs / "cnb" / "build-config",
             order=rootfs / "cnb" / "order.toml",
             run=rootfs / "cnb" / "run.toml",
@@ -347,6 +351,7 @@ def daemonless_inputs(
         parallel_export=True,
         compress_layers=request.compress_layers,
         write_report=request.report_dir is not None,
+        run_extensions=True,
         order_transform=tree.order_transform,
         phase_log=lambda name: _phase(say, name),
     )

@@ -34,10 +34,10 @@ from pypack.errors import ServiceError, UserError
 from pypack.pack.image_python import Interpreter
 
 DISTRIBUTION = "pypack-cnb"
-PLATFORM_ONLY = frozenset({"click", "rich", "packaging", "pyyaml"})
+PLATFORM_ONLY = frozenset({"click", "rich", "packaging", "pyyaml", "pathspec"})
 """pypack-cnb requirements the lifecycle never imports (the import-layer contract keeps click
 and rich out of ``pypack.lifecycle``, ``pypack.oci`` and ``pypack.spec``; PyYAML is only for
-``pypack inspect --output yaml``)."""
+``pypack inspect --output yaml``, pathspec for the app filter)."""
 _ROUNDS = 5
 _PIP_TIMEOUT = 900
 

@@ -1,10 +1,12 @@
-"""The app copied into ``/workspace``: project.toml include/exclude with .gitignore semantics,
-modes and symlinks kept, excluded files never copied."""
+"""The app copied into ``/workspace``: project.toml include/exclude with .gitignore semantics
+(checked against ``git check-ignore``), else the app's .dockerignore or .gitignore; modes and
+symlinks kept, excluded files never copied."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,17 @@ from typing import Any
 import pytest
 
 from pypack.errors import UserError
-from pypack.pack.app_source import Pattern, compile_patterns, copy_app, matched
+from pypack.pack.app_filter import AppFilter
+from pypack.pack.app_source import copy_app as copy_through
 
 Walked = tuple[str, list[str], list[str]]
 
 
-def selects(patterns: list[str], relative: str, *, is_dir: bool = False) -> bool:
-    return matched(compile_patterns(patterns), relative, is_dir)
+def copy_app(
+    source: Path, dest: Path, *, include: list[str] | None, exclude: list[str] | None
+) -> int:
+    """Copy with project.toml's filters."""
+    return copy_through(source, dest, AppFilter.for_app(source, include, exclude))
 
 
 def tree(root: Path) -> list[str]:
@@ -53,111 +59,72 @@ def app(tmp_path: Path) -> Path:
     return root
 
 
-# --- patterns ------------------------------------------------------------------------------
+# --- patterns, checked against git itself ---------------------------------------------------
+
+PATTERN_TABLE = [
+    (["*.log"], ["debug.log", "src/app/trace.log", "debug.log.txt"]),
+    (["/build"], ["build/", "src/build/", "build/out.bin"]),
+    (["build"], ["src/build/", "build", "rebuild"]),
+    (["docs/*.md"], ["docs/guide.md", "old/docs/guide.md", "docs/api/index.md"]),
+    (["a/**/b"], ["a/b", "a/x/b", "a/x/y/b", "a/xb"]),
+    (["**/core.py", "src/**"], ["core.py", "src/app/core.py", "lib/core.py", "srcx/a"]),
+    (["src/**.py"], ["src/app/core.py", "src/core.py", "other/x.py"]),
+    (["logs/**"], ["logs/a", "logs/a/b", "logs/"]),
+    (["build/"], ["build/", "build", "build/out.bin", "src/build/out.bin"]),
+    (["file?.txt", "a?b"], ["file1.txt", "file10.txt", "a/b", "axb"]),
+    (["[ab].txt", "x[.txt"], ["a.txt", "c.txt", "x[.txt"]),
+    (["a.b", "(x)+"], ["a.b", "axb", "(x)+", "xx"]),
+    (["*.log", "!keep.log"], ["keep.log", "debug.log", "src/keep.log"]),
+    (["!keep.log", "*.log"], ["keep.log"]),
+    (["build/", "!build/keep.txt"], ["build/keep.txt", "build/"]),
+    (["docs/*", "!docs/api"], ["docs/guide.md", "docs/api/index.md", "docs/api/"]),
+    (["[!.]*"], ["main.py", ".hidden"]),
+    (["#comment", "", "   ", "\\#hash"], ["#comment", "#hash", "x"]),
+    (["trailing  ", "sp\\ "], ["trailing", "sp "]),
+    (["*"], ["anything", "deep/er/file"]),
+    (["/*.md", "!README.md"], ["README.md", "CHANGES.md", "docs/x.md"]),
+    ([".venv", "__pycache__/", "*.py[cod]"], [".venv/", "a/__pycache__/x", "m.pyc", "m.py"]),
+]
 
 
-@pytest.mark.parametrize("line", ["", "   ", "# a comment", "  # indented comment"])
-def test_blank_lines_and_comments_are_no_patterns(line: str) -> None:
-    assert Pattern.compile(line) is None
-    assert compile_patterns([line, "*.log"]) == [Pattern.compile("*.log")]
+def git_ignores(patterns: list[str], relative: str, repo: Path) -> bool:
+    """What ``git check-ignore`` says of ``relative`` under a .gitignore of ``patterns``."""
+    (repo / ".gitignore").write_text("\n".join(patterns) + "\n")
+    done = subprocess.run(
+        ["git", "-C", str(repo), "check-ignore", "--no-index", "-q", relative], check=False
+    )
+    assert done.returncode in (0, 1), done
+    return done.returncode == 0
 
 
-def test_a_pattern_without_a_slash_matches_at_any_depth() -> None:
-    assert selects(["*.log"], "debug.log")
-    assert selects(["*.log"], "src/app/trace.log")
-    assert not selects(["*.log"], "debug.log.txt")
+def filter_excludes(app_filter: AppFilter, relative: str) -> bool:
+    """Whether copying leaves ``relative`` out: a directory (trailing ``/``) skipped, or a file
+    dropped, or a directory above either skipped."""
+    parts = relative.rstrip("/").split("/")
+    if any(app_filter.skips_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1)):
+        return True
+    if relative.endswith("/"):
+        return app_filter.skips_dir(relative.rstrip("/"))
+    return not app_filter.keeps_file(relative)
 
 
-def test_a_leading_slash_anchors_at_the_app_root() -> None:
-    assert selects(["/build"], "build", is_dir=True)
-    assert not selects(["/build"], "src/build", is_dir=True)
-    assert selects(["build"], "src/build", is_dir=True)
+@pytest.mark.parametrize(("patterns", "paths"), PATTERN_TABLE)
+def test_excludes_decide_as_git_check_ignore(
+    patterns: list[str], paths: list[str], tmp_path: Path
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    app_filter = AppFilter.for_app(tmp_path, None, patterns)
+    for relative in paths:
+        expected = git_ignores(patterns, relative, tmp_path)
+        assert filter_excludes(app_filter, relative) == expected, (patterns, relative)
 
 
-def test_a_slash_in_the_middle_anchors_too() -> None:
-    assert selects(["docs/*.md"], "docs/guide.md")
-    assert not selects(["docs/*.md"], "old/docs/guide.md")
-
-
-def test_a_star_stays_within_one_component() -> None:
-    pattern = Pattern.compile("docs/*.md")
-    assert pattern is not None
-    assert pattern.matches("docs/guide.md", False)
-    assert not pattern.matches("docs/api/index.md", False)
-
-
-def test_a_double_star_crosses_components() -> None:
-    for relative in ("a/b", "a/x/b", "a/x/y/b"):
-        assert selects(["a/**/b"], relative), relative
-    assert not selects(["a/**/b"], "a/xb")
-    assert selects(["**/core.py"], "core.py")
-    assert selects(["**/core.py"], "src/app/core.py")
-    assert selects(["src/**"], "src/app/core.py")
-    assert selects(["src/**.py"], "src/app/core.py")
-
-
-def test_a_trailing_double_star_matches_inside_but_not_the_directory_itself() -> None:
-    pattern = Pattern.compile("logs/**")
-    assert pattern is not None
-    assert pattern.matches("logs/a", False)
-    assert pattern.matches("logs/a/b", True)
-    assert not pattern.matches("logs", True)
-
-
-def test_a_trailing_slash_matches_directories_only() -> None:
-    assert selects(["build/"], "build", is_dir=True)
-    assert not selects(["build/"], "build", is_dir=False)
-    assert selects(["build/"], "build/out.bin"), "a file inside a matched directory"
-    assert selects(["build/"], "src/build/out.bin"), "a trailing slash does not anchor"
-
-
-def test_question_mark_and_classes() -> None:
-    assert selects(["file?.txt"], "file1.txt")
-    assert not selects(["file?.txt"], "file10.txt")
-    assert not selects(["a?b"], "a/b"), "? never matches a slash"
-    assert selects(["[ab].txt"], "a.txt")
-    assert not selects(["[ab].txt"], "c.txt")
-    assert selects(["x[.txt"], "x[.txt"), "an unclosed [ is a plain character"
-
-
-def test_other_characters_are_literal() -> None:
-    assert selects(["a.b"], "a.b")
-    assert not selects(["a.b"], "axb")
-    assert selects(["(x)+"], "(x)+")
-    assert not selects(["(x)+"], "xx")
-
-
-def test_negation_re_includes_and_the_last_matching_pattern_decides() -> None:
-    assert not selects(["*.log", "!keep.log"], "keep.log")
-    assert selects(["*.log", "!keep.log"], "debug.log")
-    assert selects(["!keep.log", "*.log"], "keep.log"), "a later pattern wins"
-
-
-def test_a_file_in_a_selected_directory_is_selected_whatever_follows() -> None:
-    # As git: a file cannot be re-included when a directory above it is excluded.
-    assert selects(["build/", "!build/keep.txt"], "build/keep.txt")
-    assert selects(["docs"], "docs/api/index.md")
-
-
-def test_a_negated_directory_is_not_selected_nor_its_files() -> None:
-    patterns = ["docs/*", "!docs/api"]
-    assert selects(patterns, "docs/guide.md")
-    assert not selects(patterns, "docs/api/index.md")
-
-
-def test_no_pattern_matching_means_not_selected() -> None:
-    assert not selects([], "main.py")
-    assert not selects(["*.log"], "main.py")
-
-
-def test_a_bang_class_is_negated_as_in_gitignore() -> None:
-    assert selects(["[!.]*"], "main.py")
-    assert not selects(["[!.]*"], ".hidden")
-
-
-def test_a_malformed_pattern_is_a_one_line_error() -> None:
-    with pytest.raises(UserError):
-        compile_patterns(["[z-a].txt"])
+def test_a_malformed_pattern_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as raised:
+        AppFilter.for_app(tmp_path, None, ["[z-a].txt"])
+    assert str(raised.value).startswith(
+        "project.toml exclude: a pattern is not a valid gitignore pattern: "
+    )
 
 
 # --- copying -------------------------------------------------------------------------------
@@ -298,3 +265,53 @@ def test_an_empty_exclude_list_is_no_filter(app: Path, tmp_path: Path) -> None:
     dest = tmp_path / "workspace"
     assert copy_app(app, dest, include=None, exclude=[]) == 11
     assert (dest / "empty").is_dir()
+
+
+# --- the app's own ignore files ------------------------------------------------------------
+
+
+def test_the_apps_gitignore_excludes_when_project_toml_sets_nothing(
+    app: Path, tmp_path: Path
+) -> None:
+    (app / ".gitignore").write_text("*.log\nbuild/\n")
+    app_filter = AppFilter.for_app(app, None, None)
+    assert app_filter.source == ".gitignore"
+    dest = tmp_path / "workspace"
+    copy_through(app, dest, app_filter)
+    assert not (dest / "src" / "app" / "trace.log").exists()
+    assert not (dest / "build").exists()
+    assert (dest / ".gitignore").is_file()
+    assert (dest / "main.py").is_file()
+
+
+def test_a_dockerignore_wins_and_is_anchored_at_the_app_root(app: Path, tmp_path: Path) -> None:
+    # docker matches .dockerignore patterns from the context root: *.log is only the top level
+    (app / ".gitignore").write_text("*.py\n")
+    (app / ".dockerignore").write_text("# logs\n*.log\n!keep.log\n/build\ndocs/**/*.md\n")
+    app_filter = AppFilter.for_app(app, None, None)
+    assert app_filter.source == ".dockerignore"
+    dest = tmp_path / "workspace"
+    copy_through(app, dest, app_filter)
+    assert not (dest / "debug.log").exists()
+    assert (dest / "keep.log").is_file()
+    assert (dest / "src" / "app" / "trace.log").is_file(), "not at the root: kept"
+    assert not (dest / "build").exists()
+    assert not (dest / "docs" / "api" / "index.md").exists()
+    assert (dest / "main.py").is_file(), ".gitignore is not read when .dockerignore is there"
+
+
+@pytest.mark.parametrize(("include", "exclude"), [(None, []), (["*"], None)])
+def test_project_toml_filters_replace_the_ignore_files(
+    app: Path, include: list[str] | None, exclude: list[str] | None
+) -> None:
+    (app / ".gitignore").write_text("*\n")
+    app_filter = AppFilter.for_app(app, include, exclude)
+    assert app_filter.source == "project.toml"
+    assert app_filter.keeps_file("main.py")
+
+
+def test_no_filter_at_all(app: Path) -> None:
+    app_filter = AppFilter.for_app(app, None, None)
+    assert app_filter.source is None
+    assert app_filter.keeps_file("debug.log")
+    assert not app_filter.skips_dir("build")
