@@ -6,6 +6,7 @@ when a daemon is used.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from typing import BinaryIO
@@ -14,6 +15,7 @@ from pypack.oci.auth import Keychain
 from pypack.oci.image import BlobSource, Image, ImageError, Layer, SaveResult, select_manifest
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import ImageConfig, Manifest, Platform, RawDocument, parse_config
+from pypack.oci.progress import Advance, counting, short, tracked
 from pypack.oci.reference import Reference, parse_reference
 from pypack.oci.registry import ManifestUnknown, RegistryClient
 from pypack.oci.streams import reader
@@ -73,10 +75,17 @@ class LayoutImageStore:
 
     def save(self, image: Image, names: list[str]) -> SaveResult:
         """Copy missing blobs in (checked against their digests), then name the manifest."""
-        for layer in image.layers:
-            if not self.layout.has_blob(layer.digest):
-                with layer.open() as stream:
-                    self.layout.put_stream(stream, layer.digest)
+        count = len(image.layers)
+        for number, layer in enumerate(image.layers, start=1):
+            if self.layout.has_blob(layer.digest):
+                continue
+            action = "Copying" if layer.origin.startswith("/") else "Pulling"
+            item = f"layer {number}/{count} {short(layer.digest)}"
+            with (
+                tracked(action, layer.origin or "image", item, layer.descriptor.size) as advance,
+                layer.open() as stream,
+            ):
+                self.layout.put_stream(counting(stream, advance), layer.digest)
         config = image.config_document()
         self.layout.put_bytes(config.raw)
         manifest = image.manifest_document(config)
@@ -176,14 +185,25 @@ class RegistryImageStore:
         self, ref: Reference, repository: str, image: Image, config: RawDocument
     ) -> None:
         client = self.client(ref.registry)
-        for layer in image.layers:
+        count = len(image.layers)
+        for number, layer in enumerate(image.layers, start=1):
             if client.head_blob(repository, layer.digest) is not None:
                 continue
             source_repo = _same_registry_repository(layer.origin, ref.registry)
             mountable = source_repo is not None and source_repo != repository
             if mountable and client.mount_blob(repository, layer.digest, str(source_repo)):
                 continue
-            client.upload_blob(repository, layer.open, layer.digest, layer.descriptor.size)
+            where, item = (
+                f"{ref.registry}/{repository}",
+                f"layer {number}/{count} {short(layer.digest)}",
+            )
+            with tracked("Pushing", where, item, layer.descriptor.size) as advance:
+                client.upload_blob(
+                    repository,
+                    functools.partial(_counted_open, layer, advance),
+                    layer.digest,
+                    layer.descriptor.size,
+                )
         if client.head_blob(repository, config.digest) is None:
             client.upload_blob(
                 repository, lambda: _bytes_io(config.raw), config.digest, len(config.raw)
@@ -197,6 +217,10 @@ def _config_document(manifest: Manifest, raw: bytes) -> RawDocument:
 def _same_registry_repository(origin: str, registry: str) -> str | None:
     prefix = f"{registry}/"
     return origin[len(prefix) :] if origin.startswith(prefix) else None
+
+
+def _counted_open(layer: Layer, advance: Advance) -> BinaryIO:
+    return counting(layer.open(), advance)
 
 
 def _bytes_io(data: bytes) -> BinaryIO:

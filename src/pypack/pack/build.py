@@ -94,6 +94,8 @@ class BuildRequest:
     """The image goes to a registry: the run image is preferred on the app image's registry."""
     run_image_mirrors: dict[str, list[str]] = field(default_factory=dict)
     """The user's mirrors of run images (``pypack config run-image-mirrors``)."""
+    quiet: bool = False
+    """``--quiet``: buildpack output only when a buildpack fails."""
     project_source: dict[str, Any] | None = None
     """``[source]`` of project-metadata.toml (see :mod:`pypack.pack.project_source`)."""
 
@@ -336,6 +338,7 @@ def daemonless_inputs(
             network=request.network,
             volumes=request.volumes,
             host_ca=request.host_ca,
+            quiet=request.quiet,
         ),
         build_env=base_env,
         image=request.image,

@@ -163,6 +163,7 @@ def build(
     the Docker daemon with --daemon, or to an OCI layout when IMAGE is oci:PATH[:TAG].
     """
     from pypack.lifecycle import log
+    from pypack.pack import output
     from pypack.pack.build import BuildRequest
     from pypack.pack.build import build as run_build
     from pypack.pack.project_source import project_source
@@ -212,7 +213,7 @@ def build(
     images = PlatformImages(
         home, pull_policy=pull_policy, insecure=insecure, keychain=keychain, target=target
     )
-    log.configure(None)
+    log.configure(output.lifecycle_level())
     request = BuildRequest(
         image=image,
         app=app.resolve(),
@@ -244,6 +245,7 @@ def build(
         sbom_dir=sbom_output_dir,
         insecure=insecure,
         publish=publish,
+        quiet=output.quiet(),
         run_image_mirrors=run_image_mirrors(home),
         project_source=project_source(
             settings.version if settings else None,
@@ -254,8 +256,8 @@ def build(
     if use_docker:
         from pypack.pack.docker_build import docker_build
 
-        identifier = docker_build(request, home, click.echo, publish=publish)
+        identifier = docker_build(request, home, output.say, publish=publish)
         click.echo(f"Successfully built image {image} ({identifier})")
         return
-    result = run_build(request, home, click.echo)
+    result = run_build(request, home, output.say)
     click.echo(f"Successfully built image {image} ({result.digest})")

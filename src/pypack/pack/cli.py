@@ -48,10 +48,14 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="pypack", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Show debug output and tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Show only results, warnings and errors.")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """pypack turns application source into OCI images with Cloud Native Buildpacks."""
-    ctx.obj = {"verbose": verbose}
+    from pypack.pack import output
+
+    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    output.configure(quiet=quiet, verbose=verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s: %(message)s"
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from pypack.oci.digest import hex_of
 from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image
+from pypack.oci.progress import counting, short, tracked
 
 MOUNT_POINTS = ("workspace", "layers", "platform", "tmp", "proc", "dev")
 _COMPLETE = ".pypack-complete"
@@ -30,9 +31,15 @@ def unpack(image: Image, cache_root: Path) -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
+        count = len(image.layers)
         for number, layer in enumerate(image.layers, start=1):
-            with layer.open() as blob:
-                extract_layer(blob, partial, source=f"{image.name or 'image'} layer {number}")
+            where = f"{image.name or 'image'} layer {number}"
+            item = f"layer {number}/{count} {short(layer.digest)}"
+            with (
+                tracked("Unpacking", image.name or "image", item, layer.descriptor.size) as advance,
+                layer.open() as blob,
+            ):
+                extract_layer(counting(blob, advance), partial, source=where)
         for name in MOUNT_POINTS:
             (partial / name).mkdir(exist_ok=True)
         os.chmod(partial, 0o755)

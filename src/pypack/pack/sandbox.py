@@ -82,6 +82,8 @@ class BwrapRunner:
     host_ca: Path | None = None
     prefix: str = ""
     """Printed before each line of buildpack output (``[builder] ``)."""
+    quiet: bool = False
+    """Keep buildpack output back, and show it (on stderr) only when the buildpack fails."""
 
     def __post_init__(self) -> None:
         bwrap = shutil.which("bwrap")
@@ -198,11 +200,13 @@ class BwrapRunner:
         """Run ``argv`` in the sandbox."""
         self._give_to_cnb_user(argv)
         command = self.argv(argv, env, cwd)
-        if capture:
+        if capture or self.quiet:
             done = subprocess.run(
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False
             )
-            return RunResult(done.returncode, done.stdout)
+            if not capture and done.returncode != 0:
+                sys.stderr.write(done.stdout.decode("utf-8", "replace"))
+            return RunResult(done.returncode, done.stdout if capture else b"")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert process.stdout is not None
         for line in process.stdout:
