@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pytest
 
+from pypack.spec.api import SUPPORTED_PLATFORM_APIS
 from tests.conformance.harness import Workspace
 
 
-@pytest.mark.parametrize("api", ["0.12", "0.13", "0.14", "0.15"])
+@pytest.mark.parametrize("api", [str(v) for v in SUPPORTED_PLATFORM_APIS if v.at_least("0.12")])
 def test_insecure_registry_is_asked_over_http(ws: Workspace, api: str) -> None:
     # acceptance/rebaser_test.go:42 "should do an http request"
     insecure = "host.docker.internal"
