@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -263,7 +264,9 @@ def test_a_user_makes_a_debian_rootfs_without_root(build_user: HostUser) -> None
     make = (
         "import sys; from pathlib import Path; "
         "from pypack.pack.stack_build import StackDefinition, debian_rootfs; "
-        "print(debian_rootfs(StackDefinition.load(sys.argv[1]), 'run', Path(sys.argv[2])))"
+        "say = lambda text: print(text, file=sys.stderr); "
+        "print(debian_rootfs(StackDefinition.load(sys.argv[1]), 'run', Path(sys.argv[2]), "
+        "say=say))"
     )
     argv = [sys.executable, "-c", make, str(stack), str(cache)]
     try:
@@ -277,6 +280,15 @@ def test_a_user_makes_a_debian_rootfs_without_root(build_user: HostUser) -> None
         )
         assert done.returncode == 0, done.stderr
         assert_same_as_roots(Path(done.stdout.strip()), definition, "run", build_user)
+        # the phases of the creation are reported as mmdebstrap goes (issue 11)
+        lines = done.stderr.splitlines()
+        assert lines[0] == (
+            f"Creating the run rootfs of {definition.id} with mmdebstrap "
+            f"({definition.suite}, {len((definition.packages or {}).get('run', []))} packages)"
+        )
+        relayed = [line for line in lines if line.startswith("  [mmdebstrap] I: ")]
+        assert len(relayed) >= 3, lines
+        assert re.fullmatch(r"  run rootfs done in \d+ s", lines[-1]), lines[-1]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 

@@ -57,7 +57,7 @@ def ensure_default_builder(home: Home, say: Callable[[str], None]) -> str:
     )
     if current != key or not have_stack:
         say(f"  building stack {stack.id} with mmdebstrap (about a minute the first time) ...")
-        build_stack(stack, store, home.root / "stack-cache")
+        build_stack(stack, store, home.root / "stack-cache", say=say)
         say(f"  stack ready after {time.monotonic() - started:.0f} s")
     config_path = bundled_builder_toml()
     images = PlatformImages(home)

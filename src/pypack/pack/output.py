@@ -44,6 +44,12 @@ def say(text: str) -> None:
         click.echo(text)
 
 
+def say_progress(text: str) -> None:
+    """A progress line on stderr, for a log (not shown with ``--quiet``)."""
+    if not _SETTINGS.quiet:
+        click.echo(text, err=True)
+
+
 def lifecycle_level() -> str | None:
     """The lifecycle's log level: warn when quiet, debug when verbose, else its default."""
     if _SETTINGS.quiet:

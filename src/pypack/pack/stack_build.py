@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,10 +151,15 @@ maintainer script starts."""
 
 
 def debian_rootfs(
-    stack: StackDefinition, which: str, cache: Path, *, refresh: bool = False
+    stack: StackDefinition,
+    which: str,
+    cache: Path,
+    *,
+    refresh: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> Path:
     """A Debian rootfs tar made by mmdebstrap with the stack's packages and users, cached by
-    everything that goes into it."""
+    everything that goes into it. With ``say``, mmdebstrap's phases are reported as it goes."""
     packages = sorted((stack.packages or {}).get(which, []))
     users = [stack.build_user, stack.run_user]
     recipe = json.dumps(
@@ -162,6 +168,8 @@ def debian_rootfs(
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     target = cache / f"{escape_id(stack.id)}-{which}-{key}.tar"
     if target.is_file() and not refresh:
+        if say is not None:
+            say(f"Using the cached {which} rootfs of {stack.id} ({target.name})")
         return target
     mmdebstrap = shutil.which("mmdebstrap")
     if mmdebstrap is None:
@@ -180,26 +188,40 @@ def debian_rootfs(
     partial = target.with_suffix(".partial.tar")
     command = [
         mmdebstrap,
-        "--quiet",
+        *(["--quiet"] if say is None else []),
         "--variant=minbase",
         "--skip=output/dev",
         *mode,
         *([f"--include={','.join(packages)}"] if packages else []),
         *hooks,
     ]
-    done = subprocess.run(
-        [*command, stack.suite, str(partial)],
-        env=mmdebstrap_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
+    if say is not None:
+        say(f"Creating the {which} rootfs of {stack.id} with mmdebstrap ({stack.suite}, "
+            f"{len(packages)} packages)")  # fmt: skip
+    started = time.monotonic()
+    code, last = _run_mmdebstrap([*command, stack.suite, str(partial)], say)
+    if code != 0:
         partial.unlink(missing_ok=True)
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"stack {stack.id}: mmdebstrap failed ({done.returncode}): {last}")
+        raise UserError(f"stack {stack.id}: mmdebstrap failed ({code}): {last}")
     partial.rename(target)
+    if say is not None:
+        say(f"  {which} rootfs done in {time.monotonic() - started:.0f} s")
     return target
+
+
+def _run_mmdebstrap(argv: list[str], say: Callable[[str], None] | None) -> tuple[int, str]:
+    """Run mmdebstrap, passing each line it prints to ``say``; its exit code and last line."""
+    last = "no output"
+    with subprocess.Popen(
+        argv, env=mmdebstrap_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip():
+                last = line.strip()
+                if say is not None:
+                    say(f"  [mmdebstrap] {last}")
+    return process.returncode, last
 
 
 def mmdebstrap_env() -> dict[str, str]:
@@ -224,10 +246,12 @@ def _mmdebstrap_mode(stack: StackDefinition) -> list[str]:
     return ["--mode=unshare"]
 
 
-def _debian_images(stack: StackDefinition, cache: Path, refresh: bool) -> tuple[Image, Image]:
+def _debian_images(
+    stack: StackDefinition, cache: Path, refresh: bool, say: Callable[[str], None] | None
+) -> tuple[Image, Image]:
     images = []
     for which in ("build", "run"):
-        rootfs = debian_rootfs(stack, which, cache, refresh=refresh)
+        rootfs = debian_rootfs(stack, which, cache, refresh=refresh, say=say)
         image = Image.empty()
         image.add_layer(rootfs, tar_file_info(rootfs), created_by=f"mmdebstrap {stack.suite}")
         image.set_env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -236,11 +260,17 @@ def _debian_images(stack: StackDefinition, cache: Path, refresh: bool) -> tuple[
 
 
 def build_stack(
-    stack: StackDefinition, store: LayoutImageStore, cache: Path, *, refresh: bool = False
+    stack: StackDefinition,
+    store: LayoutImageStore,
+    cache: Path,
+    *,
+    refresh: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[SaveResult, SaveResult]:
-    """Build the stack's images into ``store``; return (build, run) results."""
+    """Build the stack's images into ``store``; return (build, run) results. ``say`` hears
+    the phases of a Debian stack's creation."""
     if stack.kind == "debian":
-        build, run = _debian_images(stack, cache, refresh)
+        build, run = _debian_images(stack, cache, refresh, say)
         return _finish(stack, store, build, run, ("debian", stack.distro_version))
     if stack.kind != "busybox":
         raise UserError(

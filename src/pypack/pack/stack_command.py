@@ -26,10 +26,12 @@ def build(name: str, refresh: bool) -> None:
     definition = StackDefinition.load(name)
     home = Home(default_home())
     store = LayoutImageStore(home.images)
+    from pypack.pack import output
+
     if definition.kind == "debian":
-        click.echo(f"Building {definition.id} with mmdebstrap (a minute the first time) ...")
+        output.say(f"Building {definition.id} with mmdebstrap (a minute the first time) ...")
     build_result, run_result = build_stack(
-        definition, store, home.root / "stack-cache", refresh=refresh
+        definition, store, home.root / "stack-cache", refresh=refresh, say=output.say_progress
     )
     click.echo(f"Built {definition.build_image} ({build_result.digest})")
     click.echo(f"Built {definition.run_image} ({run_result.digest})")
