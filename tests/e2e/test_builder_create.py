@@ -240,8 +240,8 @@ def test_builder_create_leaves_nothing_behind(trixie: Trixie, tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        f"ERROR: {bad_config}: order: buildpack 'not/here' needs a version "
-        "(0 versions are in [[buildpacks]])"
+        f"ERROR: {bad_config}: order: no versions of buildpack 'not/here' were found on the "
+        "builder; add it to [[buildpacks]]"
     ]
     failed.check(saved=False)
 

@@ -45,7 +45,11 @@ class LayoutImageStore:
         self.layout = layout
 
     def _manifest(self, name: str, platform: Platform | None) -> RawDocument | None:
-        descriptor = self.layout.resolve(name) if self.layout.exists() else None
+        if name:
+            descriptor = self.layout.resolve(name) if self.layout.exists() else None
+        else:  # the layout's only image, named or not
+            listed = self.layout.descriptors() if self.layout.exists() else []
+            descriptor = listed[0] if len(listed) == 1 else None
         if descriptor is None:
             return None
         document = self.layout.read_document(descriptor)
@@ -57,7 +61,8 @@ class LayoutImageStore:
         return document
 
     def load(self, name: str, platform: Platform | None = None) -> Image | None:
-        """The image called ``name``, or None."""
+        """The image called ``name`` (``""``: the layout's only image, as a sparse layout the
+        extender writes has it), or None."""
         document = self._manifest(name, platform)
         if document is None:
             return None
@@ -79,10 +84,13 @@ class LayoutImageStore:
         for number, layer in enumerate(image.layers, start=1):
             if self.layout.has_blob(layer.digest):
                 continue
-            action = "Copying" if layer.origin.startswith("/") else "Pulling"
+            if layer.origin.startswith("/") or not layer.origin:  # a local file: no pull
+                with layer.open() as stream:
+                    self.layout.put_stream(stream, layer.digest)
+                continue
             item = f"layer {number}/{count} {short(layer.digest)}"
             with (
-                tracked(action, layer.origin or "image", item, layer.descriptor.size) as advance,
+                tracked("Pulling", layer.origin, item, layer.descriptor.size) as advance,
                 layer.open() as stream,
             ):
                 self.layout.put_stream(counting(stream, advance), layer.digest)

@@ -111,10 +111,15 @@ def _pin(
             version = ref.version
             if not version:
                 found = versions.get(ref.id, [])
-                if len(found) != 1:
+                if not found:
                     raise UserError(
-                        f"{config_name}: order: buildpack {ref.id!r} needs a version "
-                        f"({len(found)} versions are in [[buildpacks]])"
+                        f"{config_name}: order: no versions of buildpack {ref.id!r} were found "
+                        "on the builder; add it to [[buildpacks]]"
+                    )
+                if len(found) > 1:
+                    raise UserError(
+                        f"{config_name}: order: unable to resolve version: multiple versions of "
+                        f"{ref.id!r} ({', '.join(found)}); give the order entry a version"
                     )
                 version = found[0]
             elif version not in versions.get(ref.id, []):

@@ -85,6 +85,11 @@ def buildpack_layer(directory: Path, scratch: Path) -> tuple[BuildpackDescriptor
     for line in document_warnings(descriptor, str(directory / "buildpack.toml")):
         click.echo(f"warning: {line}", err=True)
     info = descriptor.buildpack
+    if not info.version:  # the lifecycle reads such a file; pack refuses to package it
+        raise UserError(
+            f"{directory / 'buildpack.toml'}: buildpack.version is required; add e.g. "
+            'version = "1.0.0" under [buildpack]'
+        )
     base = f"cnb/buildpacks/{escape_id(info.id)}"
 
     def fill(writer: LayerWriter) -> None:

@@ -106,7 +106,7 @@ def test_a_failed_builder_create_leaves_nothing_open_or_behind(
     project: Path, store: LayoutImageStore, temp_dir: Path
 ) -> None:
     before = open_files()
-    with pytest.raises(UserError, match="'not/here' needs a version"):
+    with pytest.raises(UserError, match="no versions of buildpack 'not/here' were found"):
         builder(project, store, '[[order]]\n[[order.group]]\nid = "not/here"\n')
     assert open_files() == before
     assert list(temp_dir.iterdir()) == []
@@ -136,3 +136,36 @@ def test_work_directory_is_removed_on_ctrl_c(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         interrupted_command(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- what pack refuses (internal/builder, pkg/buildpack validateBuildpackDescriptor) --------
+
+
+def test_a_buildpack_without_a_version_is_refused_as_pack_does(
+    project: Path, store: LayoutImageStore
+) -> None:
+    toml = project / "bp" / "buildpack.toml"
+    toml.write_text('api = "0.10"\n[buildpack]\nid = "t/bp"\n')
+    with pytest.raises(UserError) as raised:
+        builder(project, store)
+    assert str(raised.value) == (
+        f"builder.toml: [[buildpacks]] {toml}: buildpack.version is required; add e.g. "
+        'version = "1.0.0" under [buildpack]'
+    )
+    assert store.load("test/builder:1") is None
+
+
+def test_an_order_entry_with_two_versions_on_the_builder_needs_one(
+    project: Path, store: LayoutImageStore
+) -> None:
+    second = project / "bp2"
+    second.mkdir()
+    (second / "buildpack.toml").write_text(
+        'api = "0.10"\n[buildpack]\nid = "t/bp"\nversion = "2"\n'
+    )
+    with pytest.raises(UserError) as raised:
+        builder(project, store, '[[buildpacks]]\nuri = "bp2"\n')
+    assert str(raised.value) == (
+        "builder.toml: order: unable to resolve version: multiple versions of 't/bp' (1, 2); "
+        "give the order entry a version"
+    )
