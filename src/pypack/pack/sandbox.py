@@ -47,26 +47,34 @@ class Volume:
         if mode not in ("ro", "rw"):
             raise UserError(f"--volume {text!r}: mode must be ro or rw, not {mode!r}")
         target = os.path.normpath(parts[1])
-        if target in ("/", "/tmp"):
-            raise UserError(
-                f"--volume {text!r}: {target} is reserved for the build; mount elsewhere"
+        reserved = _reserved_by(target)
+        if reserved is not None:
+            hint = (
+                " (a binding goes under /platform/bindings/<name>)"
+                if "platform" in reserved
+                else ""
             )
-        if target == "/platform" or target.startswith("/platform/env"):
-            problem = "/platform/env" if target != "/platform" else "/platform"
             raise UserError(
-                f"--volume {text!r}: {problem} is reserved for the build; mount elsewhere "
-                "(a binding goes under /platform/bindings/<name>)"
+                f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere{hint}"
             )
-        reserved_trees = ("/cnb", "/layers", "/workspace", PLAN_MOUNT, EXTRA_MOUNT)
-        for reserved in (*reserved_trees, HOST_CA_MOUNT):
-            if target == reserved or target.startswith(f"{reserved}/"):
-                raise UserError(
-                    f"--volume {text!r}: {reserved} is reserved for the build; mount elsewhere"
-                )
         host = Path(parts[0]).resolve()
         if not host.exists():
             raise UserError(f"--volume {text!r}: {host} does not exist")
         return cls(host, target, mode == "rw")
+
+
+_RESERVED_EXACTLY = ("/", "/tmp", "/platform")
+_RESERVED_TREES = ("/cnb", "/layers", "/workspace", "/platform/env", PLAN_MOUNT, EXTRA_MOUNT)
+
+
+def _reserved_by(target: str) -> str | None:
+    """What the build mounts at or above ``target``, where a volume may not go."""
+    if target in _RESERVED_EXACTLY:
+        return target
+    for reserved in (*_RESERVED_TREES, HOST_CA_MOUNT):
+        if target == reserved or target.startswith(f"{reserved}/"):
+            return reserved
+    return None
 
 
 @dataclass
