@@ -69,3 +69,12 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def relative_to_cwd(text: str) -> str:
+    """``text`` with the paths in it under the working directory written relative to it, the
+    way a user types them (``bp/buildpack.toml`` rather than ``/home/me/app/bp/buildpack.toml``)."""
+    cwd = os.getcwd().rstrip("/")
+    if cwd in ("", "/"):
+        return text
+    return text.replace(f"{cwd}/", "")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pypack.fsutil import current_umask, write_atomically
+from pypack.fsutil import current_umask, relative_to_cwd, write_atomically
 
 
 @pytest.fixture
@@ -60,3 +60,13 @@ def test_root_replacing_a_file_keeps_its_owner(tmp_path: Path, umask_022: None) 
     write_atomically(path, b"new")
     info = path.stat()
     assert (info.st_uid, info.st_gid, mode(path)) == (1000, 1000, 0o644)
+
+
+def test_paths_under_the_working_directory_read_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = f"b.toml: {tmp_path}/bp/buildpack.toml: x; {tmp_path.parent}/other stays"
+    assert relative_to_cwd(text) == f"b.toml: bp/buildpack.toml: x; {tmp_path.parent}/other stays"
+    monkeypatch.chdir("/")
+    assert relative_to_cwd("/etc/x") == "/etc/x"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pypack import __version__
 from pypack.errors import UserError
-from pypack.fsutil import work_directory
+from pypack.fsutil import relative_to_cwd, work_directory
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
@@ -73,7 +73,7 @@ def _fetch(
     try:
         found = dependency_buildpacks(module.uri, module.image, config_dir, load, scratch)
     except UserError as exc:
-        raise UserError(f"{config_name}: [[buildpacks]] {exc}") from None
+        raise UserError(relative_to_cwd(f"{config_name}: [[buildpacks]] {exc}")) from None
     for bp in found:
         _check_api(bp, config_name)
     wanted_id = module.id or found[-1].info.id
