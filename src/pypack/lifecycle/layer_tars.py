@@ -13,12 +13,16 @@ below ``root`` is the CNB user's, as the directories it stands for are in a buil
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import stat
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from pypack.oci.layers import NORMALIZED_MTIME, LayerInfo, LayerWriter, write_layer_file
+from pypack.oci.mediatypes import OCI_LAYER
 
 LAUNCHER_PATH = "cnb/lifecycle/launcher"
 PROCESS_DIR = "cnb/process"
@@ -196,3 +200,24 @@ def _in_slice(relative: str, globs: list[str], files: dict[str, os.stat_result])
     """A path is in a slice when it or a directory above it matches one of its globs."""
     candidates = [relative, *_parents(relative)]
     return any(go_match(glob, candidate) for glob in globs for candidate in candidates)
+
+
+def normalized_copy(source: BinaryIO, path: Path, mtime: int = NORMALIZED_MTIME) -> LayerInfo:
+    """An uncompressed copy at ``path`` of the layer tar read from ``source`` (compressed or
+    not) with every entry's time set to ``mtime``, as the reference re-tars an extension's
+    layer; owners, modes, names and contents are kept."""
+    with (
+        tarfile.open(fileobj=source, mode="r|*") as tar_in,
+        tarfile.open(path, mode="w", format=tarfile.PAX_FORMAT) as tar_out,
+    ):
+        for member in tar_in:
+            member.mtime = mtime
+            member.pax_headers = {}
+            data = tar_in.extractfile(member) if member.isfile() else None
+            tar_out.addfile(member, data)
+    hasher = hashlib.sha256()
+    with open(path, "rb") as written:
+        while chunk := written.read(1 << 20):
+            hasher.update(chunk)
+    digest = "sha256:" + hasher.hexdigest()
+    return LayerInfo(digest, digest, path.stat().st_size, OCI_LAYER)

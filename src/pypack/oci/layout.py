@@ -158,6 +158,10 @@ class LayoutStore:
         except ValueError:
             raise LayoutError(f"{self._index_path}: not a valid image index") from None
 
+    def descriptors(self) -> list[Descriptor]:
+        """Every manifest (or index) the layout's index lists, named or not, in order."""
+        return list(self._read_index().manifests)
+
     def names(self) -> list[str]:
         """The names of the images in the layout, in index order."""
         return [

@@ -23,13 +23,13 @@ Differences from the reference's set-up, none changing what is asserted:
   format is learnt from a first export, then the cache is given a tar with other contents
   under that diffID.
 
-Translated: 11 of 13 cases. Not translated:
-
-- daemon case / using extensions / "app is created from the extended run image" and
-- registry case / using extensions / "app is created from the extended run image": both read
-  ``-extended``, the run image as extended by image extensions (Dockerfiles applied by the
-  extender). This lifecycle runs no image extensions and refuses a non-empty ``-extended``
-  (see ``refuse_extension_output``), so there is no behaviour to compare.
+Translated: 13 of 13 cases. The two "using extensions" cases give the exporter an extended run
+image as the extender leaves it: a sparse OCI layout (the run image's own layers left out) with
+two layers made by extensions, their history and a config labelled
+``io.buildpacks.rebasable=false``, written here with pypack's OCI library. The reference checks
+the diffIDs its normalizing re-tar of its own fixture layers gives; here each extension layer of
+the app image (read back with ``docker save``) must hold the fixture layer's entries and
+contents with every time normalized.
 """
 
 from __future__ import annotations
@@ -40,13 +40,15 @@ import json
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pypack.oci.image import Image
+from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.oci.layout import LayoutStore
-from pypack.oci.stores import LayoutImageStore
+from pypack.oci.models import History, Platform
+from pypack.oci.stores import LayoutImageStore, RegistryImageStore
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 from tests.conformance.acceptance.export_images import (
     NORMALIZED_CREATED,
@@ -140,8 +142,6 @@ def layout_busybox(ws: Workspace) -> str:
     """The reference's ``/layout-repo/index.docker.io/library/busybox/latest``: an OCI layout
     holding a busybox image; returns the analyzed.toml reference ``<layout>@<digest>``."""
     busybox = Path(tool("busybox"))
-    from pypack.oci.layers import LayerWriter, write_layer_file
-    from pypack.oci.models import Platform
 
     def fill(writer: LayerWriter) -> None:
         writer.add_dir("bin")
@@ -231,6 +231,145 @@ def test_daemon_source_date_epoch(
     assert result.code == 0, result.text
     assert f"Saving {name}" in result.text
     assert_os_arch_created(docker_client, name, "2022-01-05T05:05:05Z")
+
+
+EXTENSION_HISTORY = (
+    "Layer: 'RUN mkdir /some-dir && echo some-data > /some-dir/some-file && echo some-data > "
+    "/some-file', Created by extension: first-extension",
+    "Layer: 'RUN mkdir /some-other-dir && echo some-data > /some-other-dir/some-file && echo "
+    "some-data > /some-other-file', Created by extension: second-extension",
+)
+EXTENSION_FILES = (
+    ("some-dir/some-file", "some-file"),
+    ("some-other-dir/some-file", "some-other-file"),
+)
+Entries = list[tuple[str, int, bytes]]
+
+
+def tar_entries(data: bytes) -> Entries:
+    """(name, mtime, content) of each entry of a (possibly compressed) tar."""
+    entries: Entries = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for member in tar.getmembers():
+            content = tar.extractfile(member) if member.isfile() else None
+            entries.append((member.name, int(member.mtime), content.read() if content else b""))
+    return entries
+
+
+def extended_run_image(ws: Workspace, run_image: str) -> list[Entries]:
+    """``<layers>/some-extended-dir/run/sha256_<digest>``: the run image as two image
+    extensions extended it (see the module docstring), and ``run-image-extended-analyzed.toml``
+    naming the run image to extend. Returns the entries of the two extension layers."""
+    base = RegistryImageStore().load(run_image)
+    assert base is not None
+    assert base.digest
+    extended = base.copy()
+    extended.set_history([History(created_by="") for _ in base.layers])
+    written = []
+    for number, (files, created_by) in enumerate(
+        zip(EXTENSION_FILES, EXTENSION_HISTORY, strict=True)
+    ):
+
+        def fill(writer: LayerWriter, files: tuple[str, ...] = files) -> None:
+            for name in files:
+                if "/" in name:
+                    writer.add_dir(name.split("/")[0])
+                writer.add_bytes(name, b"some-data\n")
+
+        tar = ws.root / "home" / f"extension-{number}.tar.gz"
+        extended.add_layer(
+            tar, write_layer_file(tar, fill, compress=True, mtime=1700000000), created_by=created_by
+        )
+        written.append(tar_entries(tar.read_bytes()))
+    extended.set_label("io.buildpacks.rebasable", "false")
+    run = ws.layers / "some-extended-dir" / "run"
+    layout = run / f"sha256_{base.digest.removeprefix('sha256:')}"
+    LayoutImageStore(LayoutStore(layout)).save(extended, ["extended"])
+    for layer in base.layers:  # sparse: the run image's own layers are not in it
+        (layout / "blobs" / "sha256" / layer.digest.removeprefix("sha256:")).unlink()
+    (ws.layers / "run-image-extended-analyzed.toml").write_text(
+        f'[run-image]\nreference = "{run_image}"\nextend = true\n'
+    )
+    chown_tree(ws.layers)
+    return written
+
+
+def saved_layers(client: docker.DockerClient, name: str) -> list[bytes]:
+    """The layer tars of ``name``, bottom first, as ``docker save`` writes them."""
+    data = b"".join(client.images.get(name).save())
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        return [archive.extractfile(path).read() for path in manifest[0]["Layers"]]  # type: ignore[union-attr]
+
+
+def assert_extension_layers(layers: list[bytes], expected: list[Entries]) -> None:
+    """Layers 1 and 2 (above the run image's) are the extension layers, re-tarred with
+    normalized times."""
+    for index, entries in enumerate(expected, start=1):
+        found = tar_entries(layers[index])
+        assert [(n, c) for n, _, c in found] == [(n, c) for n, _, c in entries]
+        assert {t for _, t, _ in found} == {NORMALIZED_EPOCH}
+
+
+def extension_export(ws: Workspace, api: str, name: str, *, daemon: bool) -> Result:
+    """The exporter of the "using extensions" cases."""
+    experimental = "warn" if ApiVersion.parse(api).less_than("0.13") else "error"
+    return export(
+        ws, api, "-analyzed", str(ws.layers / "run-image-extended-analyzed.toml"),
+        *(["-daemon"] if daemon else []),
+        "-extended", str(ws.layers / "some-extended-dir"), "-log-level", "debug",
+        "-run", "/cnb/run.toml", name,
+        daemon=daemon, env={"CNB_EXPERIMENTAL_MODE": experimental},
+    )  # fmt: skip
+
+
+def assert_run_image_metadata(labels: dict[str, str], run_image: str, top: str, ref: str) -> None:
+    """The lifecycle metadata's run image: analyzed.toml's, run.toml's mirrors, the run
+    image's top layer and identifier."""
+    metadata = json.loads(labels["io.buildpacks.lifecycle.metadata"])["runImage"]
+    assert metadata["image"] == run_image  # from analyzed.toml
+    assert metadata["mirrors"] == ["mirror1", "mirror2"]  # from run.toml
+    assert metadata["topLayer"] == top
+    assert metadata["reference"] == ref
+
+
+@pytest.mark.parametrize("api", since("0.12"))
+def test_daemon_app_from_extended_run_image(
+    ws: Workspace,
+    run_image: str,
+    docker_client: docker.DockerClient,
+    daemon_images: list[str],
+    api: str,
+) -> None:
+    # acceptance/exporter_test.go:124 "app is created from the extended run image"
+    exporter_container(ws, run_image)
+    expected = extended_run_image(ws, run_image)
+    run = inspect(docker_client, run_image)
+    name = random_name("some-exported-image")
+    daemon_images.append(name)
+    result = extension_export(ws, api, name, daemon=True)
+    assert result.code == 0, result.text
+    assert f"Saving {name}" in result.text
+    assert_os_arch_created(docker_client, name, NORMALIZED_CREATED)
+    assert [e["CreatedBy"] for e in history(docker_client, name)] == [
+        "Buildpacks Launcher Config",
+        "Buildpacks Application Launcher",
+        "Application Layer",
+        "Software Bill-of-Materials",
+        "Layer: 'corrupted-layer', Created by buildpack: corrupted_buildpack@corrupted_v1",
+        "Layer: 'launch-layer', Created by buildpack: cacher_buildpack@cacher_v1",
+        EXTENSION_HISTORY[1],
+        EXTENSION_HISTORY[0],
+        "",  # run image layer
+    ]
+    # bases the exported image on the extended run image
+    labels = inspect(docker_client, name)["Config"]["Labels"]
+    assert labels["io.buildpacks.rebasable"] == "false"
+    # adds extension layers
+    assert_extension_layers(saved_layers(docker_client, name), expected)
+    # sets the layers metadata label according to the new spec
+    top = run["RootFS"]["Layers"][-1]
+    assert_run_image_metadata(labels, run_image, top, run["Id"].removeprefix("sha256:"))
 
 
 # --- registry case ----------------------------------------------------------------------------
@@ -325,6 +464,18 @@ def test_cache_image_is_created(
     pull(docker_client, daemon_images, name)
     assert_os_arch_created(docker_client, name, NORMALIZED_CREATED)
     pull(docker_client, daemon_images, cache)
+
+
+def skopeo_inspect(reference: str) -> dict[str, Any]:
+    """``skopeo inspect`` of a registry image."""
+    done = subprocess.run(
+        [tool("skopeo"), "inspect", "--tls-verify=false", f"docker://{reference}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
 
 
 def skopeo_config(reference: str) -> dict[str, object]:
@@ -424,6 +575,38 @@ def test_corrupted_cache_layer_is_overwritten(
     assert metadata["buildpacks"][2]["layers"]["corrupted-layer"]["sha"] == sha
     tar = (cache / "committed" / f"{sha}.tar").read_bytes()
     assert "sha256:" + hashlib.sha256(tar).hexdigest() == sha
+
+
+@pytest.mark.parametrize("api", since("0.12"))
+def test_registry_app_from_extended_run_image(
+    ws: Workspace,
+    registry: str,
+    run_image: str,
+    docker_client: docker.DockerClient,
+    daemon_images: list[str],
+    api: str,
+) -> None:
+    # acceptance/exporter_test.go:492 "app is created from the extended run image"
+    exporter_container(ws, run_image)
+    expected = extended_run_image(ws, run_image)
+    run_digest = skopeo_inspect(run_image)["Digest"]
+    run_rootfs = skopeo_config(run_image)["rootfs"]
+    assert isinstance(run_rootfs, dict)
+    name = f"{registry}/acceptance/{random_name('some-exported-image')}"
+    result = extension_export(ws, api, name, daemon=False)
+    assert result.code == 0, result.text
+    assert f"Saving {name}" in result.text
+    pull(docker_client, daemon_images, name)
+    assert_os_arch_created(docker_client, name, NORMALIZED_CREATED)
+    # bases the exported image on the extended run image
+    config = skopeo_config(name)["config"]
+    assert isinstance(config, dict)
+    assert config["Labels"]["io.buildpacks.rebasable"] == "false"
+    # adds extension layers
+    assert_extension_layers(saved_layers(docker_client, name), expected)
+    # sets the layers metadata label according to the new spec
+    top = run_rootfs["diff_ids"][-1]
+    assert_run_image_metadata(config["Labels"], run_image, top, f"{run_image}@{run_digest}")
 
 
 # --- layout case ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+from pypack.errors import UserError
 from pypack.lifecycle.cmd.common import (
     APP,
     CNB_RUN,
@@ -18,12 +20,12 @@ from pypack.lifecycle.cmd.common import (
     creator_inputs,
     drop_privileges,
     path_flag,
-    refuse_extension_output,
     refuse_run_image,
 )
 from pypack.lifecycle.flags import Flag, Parsed
 from pypack.lifecycle.images import same_registry
 from pypack.lifecycle.inputs import banner
+from pypack.lifecycle.log import LOGGER
 from pypack.lifecycle.phases.export import export_phase
 
 FLAGS = (
@@ -63,7 +65,9 @@ def run(parsed: Parsed, context: Context) -> None:
     with banner("EXPORTING"):
         at_least_one_image(parsed)
         insecure_registries_from_env(parsed, context.environ)
-        refuse_extension_output(parsed, "extended")
+        extended = path_flag(parsed, "extended")
+        if extended is not None and not has_extended_layers(extended):
+            extended = None
         refuse_run_image(parsed, context)
         access = access_from(parsed, context.environ)
         if access.kind == "registry":
@@ -75,7 +79,27 @@ def run(parsed: Parsed, context: Context) -> None:
             path_flag(parsed, "cache-dir"),
             path_flag(parsed, "launch-cache"),
         )
-        export_phase(inputs)
+        if extended is not None and inputs.platform_api.less_than("0.13"):
+            guard_dockerfiles(context.environ)
+        export_phase(inputs, extended=extended)
+
+
+def guard_dockerfiles(environ: Mapping[str, str]) -> None:
+    """Before Platform 0.13 extended layers are the experimental feature 'Dockerfiles':
+    ``CNB_EXPERIMENTAL_MODE`` ``error`` (the default) refuses them, ``warn`` warns."""
+    mode = environ.get("CNB_EXPERIMENTAL_MODE", "").lower()
+    requested = "Platform requested experimental feature 'Dockerfiles'"
+    if mode not in ("warn", "quiet", "silent"):
+        LOGGER.error(requested)
+        raise UserError("experimental features are disabled by CNB_EXPERIMENTAL_MODE=error")
+    if mode == "warn":
+        LOGGER.warning(requested)
+
+
+def has_extended_layers(extended: Path) -> bool:
+    """True when ``<extended>/run`` holds something (the run image extensions extended)."""
+    run = extended / "run"
+    return run.is_dir() and any(run.iterdir())
 
 
 COMMAND = PhaseCommand("exporter", FLAGS, run, positional=True)

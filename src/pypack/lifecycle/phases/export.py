@@ -25,11 +25,13 @@ from pypack.lifecycle.images import ImageAccess, LayoutImages
 from pypack.lifecycle.inputs import CreatorInputs, require_access
 from pypack.lifecycle.launch_cache import LaunchCache
 from pypack.lifecycle.launch_data import LAUNCH_DATA_FILE, launch_data, launcher_script
-from pypack.lifecycle.layer_tars import TarMaker
+from pypack.lifecycle.layer_tars import TarMaker, normalized_copy
 from pypack.lifecycle.log import LOGGER
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import NORMALIZED_MTIME, LayerInfo, gzip_file
+from pypack.oci.layout import LayoutStore
 from pypack.oci.models import History
+from pypack.oci.stores import LayoutImageStore
 from pypack.spec.analyzed_toml import AnalyzedFile
 from pypack.spec.api import ApiVersion
 from pypack.spec.build_toml import BuildFile
@@ -89,6 +91,16 @@ class ExportInputs:
     """The run image and mirrors to record (see :func:`run_image_for_export`)."""
     launcher: Path | None = None
     """The launcher file (``-launcher``); None: the one this lifecycle carries."""
+    extended: Path | None = None
+    """``-extended`` (Platform >= 0.12): ``run/`` in it is the run image as image extensions
+    extended it; its layers go on the app image and, when analyzed.toml says ``extend``, its
+    config is the app image's."""
+    layout: bool = False
+    """The app image goes to an OCI layout (whose run image config is never the extended
+    one, as in the reference)."""
+    run_reference: str | None = None
+    """The run image's identifier for the lifecycle metadata, as the store names the image it
+    read (None: analyzed.toml's reference)."""
 
     def launcher_bytes(self) -> bytes:
         if self.launcher is None:
@@ -152,6 +164,12 @@ class Exporter:
         with_history = inputs.platform_api.at_least("0.12")
         if with_history:
             _align_history(image)
+        extended = self._extended_run_image()
+        if extended is not None:
+            run = inputs.analyzed.run_image
+            if run is not None and run.extend and not inputs.layout:
+                image.config.config = extended[0].config.config.model_copy(deep=True)
+            self._add_extension_layers(image, *extended)
         previous_md = _previous_metadata(previous)
         maker = self._maker
         metadata = LayersMetadata()
@@ -206,6 +224,40 @@ class Exporter:
         )
         self._configure(image, run_image, metadata)
         return image, metadata
+
+    def _extended_run_image(self) -> tuple[Image, LayoutStore] | None:
+        """The run image as image extensions extended it: the one sparse OCI layout in
+        ``<extended>/run`` (Platform >= 0.12), or None."""
+        inputs = self.inputs
+        if inputs.extended is None or inputs.platform_api.less_than("0.12"):
+            return None
+        parent = inputs.extended / "run"
+        entries = sorted(parent.iterdir()) if parent.is_dir() else []
+        if not entries:
+            return None
+        if len(entries) > 1:
+            raise ExportError(
+                f'expected directory "{parent}" to have only 1 item; found {len(entries)}'
+            )
+        layout = LayoutStore(entries[0])
+        extended = LayoutImageStore(layout).load("")
+        if extended is None:
+            raise ExportError(f'expected image index at "{entries[0]}" to have only 1 manifest')
+        return extended, layout
+
+    def _add_extension_layers(self, image: Image, extended: Image, layout: LayoutStore) -> None:
+        """Each layer the extensions added (those whose blob the sparse layout holds; the
+        others are the run image's), re-tarred with normalized times, with its history."""
+        history = [h for h in extended.history if not h.empty_layer]
+        for index, layer in enumerate(extended.layers):
+            if not layout.has_blob(layer.digest):
+                continue
+            created_by = (history[index].created_by or "") if index < len(history) else ""
+            tar = self.scratch / f"extension-{index}.tar"
+            with layer.open() as stream:
+                info = normalized_copy(stream, tar)
+            LOGGER.debug("Adding extension layer %d: %s", index, info.diff_id)
+            self._put(image, tar, info, created_by)
 
     def _buildpack_layers(
         self,
@@ -273,6 +325,10 @@ class Exporter:
             return
         LOGGER.info("Adding layer '%s'", layer_id)
         LOGGER.debug("Layer '%s' SHA: %s", layer_id, info.diff_id)
+        self._put(image, tar, info, created_by)
+
+    def _put(self, image: Image, tar: Path, info: LayerInfo, created_by: str) -> None:
+        """Add a new layer tar to the image (compressed for a registry or layout)."""
         self.added.append((info.diff_id, tar))
         if self.compress:
             blob = tar.with_suffix(".tar.gz")
@@ -297,7 +353,7 @@ class Exporter:
             named = None  # the reference names the run image here from 0.12 only
         return RunImageForRebase(
             top_layer=run_image.top_layer or "",
-            reference=run.reference if run else "",
+            reference=self.inputs.run_reference or (run.reference if run else ""),
             image=named.image if named and named.image else (run.image if run else None),
             mirrors=named.mirrors if named and named.image else None,
         )
@@ -554,7 +610,7 @@ def source_date_epoch(environ: Mapping[str, str]) -> int | None:
         return None
 
 
-def export_phase(inputs: CreatorInputs) -> SaveResult:
+def export_phase(inputs: CreatorInputs, *, extended: Path | None = None) -> SaveResult:
     """The exporter: the app image on the run image analyzed.toml names, saved under
     ``inputs.image`` and its tags, and the cache; writes report.toml."""
     access = require_access(inputs)
@@ -591,6 +647,9 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         root=paths.root,
         run_image_for_export=run_image_for_export(inputs, analyzed, metadata),
         launcher=inputs.launcher,
+        extended=extended,
+        layout=access.kind == "layout",
+        run_reference=run_identifier(access, analyzed, run_image),
     )
     with tempfile.TemporaryDirectory(prefix="export-", dir=paths.scratch) as scratch:
         exporter = Exporter(export_inputs, inputs.compress_layers, Path(scratch))
@@ -612,6 +671,16 @@ def export_phase(inputs: CreatorInputs) -> SaveResult:
         )
         write_report(paths.report_file, result, access, legacy)
     return result
+
+
+def run_identifier(access: ImageAccess, analyzed: AnalyzedFile, run_image: Image) -> str:
+    """The run image's identifier as the reference records it in the lifecycle metadata: of
+    the image it read (a digest reference; in the daemon the image ID without ``sha256:``)."""
+    name = analyzed.run_image.reference if analyzed.run_image else ""
+    identifier = access.identifier(name, run_image)
+    if access.kind == "daemon":
+        return identifier.removeprefix("sha256:")
+    return identifier
 
 
 def saving_name(access: ImageAccess, name: str) -> str:
