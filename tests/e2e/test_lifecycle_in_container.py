@@ -69,6 +69,7 @@ def test_creator_with_tekton_argv(
         "===> EXPORTING",
     ):
         assert banner in output
+    assert "Did not find SBOM" not in output, "the builder's lifecycle carries its SBOMs"
     first = report_digest(volumes)
     docker("pull", app)
     ran = docker("run", "--rm", "--network", "none", app)

@@ -21,6 +21,7 @@ from pypack import __version__
 from pypack.errors import ServiceError
 from pypack.lifecycle.launch_data import launcher_script
 from pypack.oci.layers import LayerWriter
+from pypack.pack.lifecycle_sbom import lifecycle_sbom_files
 from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, SUPPORTED_PLATFORM_APIS
 from pypack.spec.buildpack_toml import SBOM_MEDIA_TYPES
 from pypack.spec.lifecycle_toml import ApiPair, Apis, ApiSet, LifecycleDescriptor, LifecycleInfo
@@ -114,3 +115,5 @@ def add_lifecycle(writer: LayerWriter, python: str, wheels: Sequence[Path]) -> N
         writer.add_bytes(f"{LIFECYCLE_DIR}/{phase}", script, mode=0o755)
     writer.add_bytes(f"{LIFECYCLE_DIR}/launcher", launcher_script(), mode=0o755)
     writer.add_bytes(f"{LIFECYCLE_DIR}/lifecycle.toml", descriptor().dumps().encode())
+    for name, content in sorted(lifecycle_sbom_files(wheels).items()):
+        writer.add_bytes(f"{LIFECYCLE_DIR}/{name}", content)

@@ -7,6 +7,7 @@ import ast
 import hashlib
 import importlib.metadata
 import io
+import json
 import os
 import sys
 import tarfile
@@ -19,10 +20,12 @@ from packaging.utils import canonicalize_name
 
 import pypack
 from pypack.errors import ServiceError, UserError
+from pypack.lifecycle.phases.export import SBOM_EXTENSIONS
 from pypack.oci.layers import LayerWriter
 from pypack.pack import lifecycle_wheels
 from pypack.pack.image_python import Interpreter
 from pypack.pack.lifecycle_layer import add_lifecycle, add_wheel
+from pypack.pack.lifecycle_sbom import lifecycle_sbom_files
 from pypack.pack.lifecycle_wheels import (
     PLATFORM_ONLY,
     Plan,
@@ -175,6 +178,23 @@ def test_the_lifecycle_layer_starts_phases_with_the_image_python(tmp_path: Path)
     assert not [name for name in members if name.endswith(".pyc")]
     assert members["cnb/lifecycle/detector"].mode == 0o755
     assert members["cnb/lifecycle/launcher"].isfile()
+
+
+def test_the_lifecycle_layer_carries_its_sboms(tmp_path: Path) -> None:
+    """The files the exporter copies into app images from Platform 0.11 (else it warns)."""
+    wheel = demo_wheel(tmp_path)
+    files = lifecycle_sbom_files([wheel])
+    members = layer_members(lambda w: add_lifecycle(w, "/usr/bin/python3.13", [wheel]))
+    for component in ("lifecycle", "launcher"):
+        for extension in SBOM_EXTENSIONS:
+            assert members[f"cnb/lifecycle/{component}.{extension}"].mode == 0o644
+    cyclonedx = json.loads(files["lifecycle.sbom.cdx.json"])
+    assert cyclonedx["bomFormat"] == "CycloneDX"
+    purls = {c["purl"] for c in cyclonedx["components"]}
+    assert purls == {f"pkg:pypi/pypack-cnb@{pypack.__version__}", "pkg:pypi/demo@1.0"}
+    spdx = json.loads(files["launcher.sbom.spdx.json"])
+    assert [p["name"] for p in spdx["packages"]] == ["pypack-cnb"]
+    assert files == lifecycle_sbom_files([wheel]), "reproducible"
 
 
 def fake_index(directory: Path, interpreter: Interpreter) -> Path:
