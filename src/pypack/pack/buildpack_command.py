@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pypack.errors import UserError
-from pypack.fsutil import work_directory
+from pypack.fsutil import relative_to_cwd, work_directory
 from pypack.pack.home import Home, default_home
 from pypack.pack.pull_policy import PULL_POLICIES
 
@@ -73,7 +73,10 @@ def package(
     home = Home(default_home())
     images = platform_images(home, publish=publish, pull_policy=pull_policy, insecure=insecure)
     with work_directory("pypack-package-") as scratch:
-        image = make_package(config, config_path.parent, images.load, scratch)
+        try:
+            image = make_package(config, config_path.parent, images.load, scratch)
+        except UserError as exc:  # name the package config as the user gave it
+            raise UserError(relative_to_cwd(f"{config_path}: {exc}")) from None
         if output_format == "file":
             digest = write_cnb(image, Path(name), scratch)
         else:

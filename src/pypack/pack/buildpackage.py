@@ -58,9 +58,12 @@ class PackagedBuildpack:
     layer: Layer
 
 
-def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
+def buildpack_directory(
+    uri: str, base: Path, scratch: Path, descriptor: str = "buildpack.toml"
+) -> Path:
     """The directory of a buildpack given as a directory, a ``.tgz``/``.tar`` file or
-    ``pypack:ID`` (a buildpack an installed Python package offers)."""
+    ``pypack:ID`` (a buildpack an installed Python package offers); with ``descriptor =
+    "extension.toml"``, of an image extension given as a directory or file."""
     if uri.startswith(INSTALLED_PREFIX):
         return buildpack_directory(str(installed_directory(uri)), base, scratch)
     path = (base / uri.removeprefix("file://")).resolve()
@@ -72,9 +75,10 @@ def buildpack_directory(uri: str, base: Path, scratch: Path) -> Path:
         with open(path, "rb") as archive:
             extract_layer(archive, target, whiteouts=False, same_owner=False, source=str(path))
         path = target
-    if not (path / "buildpack.toml").is_file():
-        raise UserError(f"buildpack {uri!r}: {path} has no buildpack.toml")
-    if is_sdk_buildpack(path):
+    if not (path / descriptor).is_file():
+        kind = descriptor.partition(".")[0]
+        raise UserError(f"{kind} {uri!r}: {path} has no {descriptor}")
+    if descriptor == "buildpack.toml" and is_sdk_buildpack(path):
         return stage(path, Path(tempfile.mkdtemp(prefix="bp-", dir=scratch)) / path.name)
     return path
 
@@ -90,18 +94,27 @@ def buildpack_layer(directory: Path, scratch: Path) -> tuple[BuildpackDescriptor
             f"{directory / 'buildpack.toml'}: buildpack.version is required; add e.g. "
             'version = "1.0.0" under [buildpack]'
         )
-    base = f"cnb/buildpacks/{escape_id(info.id)}"
+    path, layer = module_layer(directory, "buildpacks", info, scratch)
+    return descriptor, path, layer
+
+
+def module_layer(
+    directory: Path, kind_dir: str, info: ModuleInfo, scratch: Path
+) -> tuple[Path, LayerInfo]:
+    """A layer with the module at ``directory`` under ``/cnb/<kind_dir>/<escaped id>/<version>``,
+    root-owned (``kind_dir``: ``buildpacks`` or ``extensions``)."""
+    base = f"cnb/{kind_dir}/{escape_id(info.id)}"
 
     def fill(writer: LayerWriter) -> None:
         writer.add_dir("cnb")
-        writer.add_dir("cnb/buildpacks")
+        writer.add_dir(f"cnb/{kind_dir}")
         writer.add_dir(base)
         writer.add_tree(directory, f"{base}/{info.version}", uid=0, gid=0)
 
     fd, name = tempfile.mkstemp(dir=scratch, prefix="layer-", suffix=".tar")
     os.close(fd)
     path = Path(name)
-    return descriptor, path, write_layer_file(path, fill)
+    return path, write_layer_file(path, fill)
 
 
 def layer_info(descriptor: BuildpackDescriptor, diff_id: str) -> ModuleLayerInfo:
@@ -175,7 +188,7 @@ def package(
 ) -> Image:
     """The buildpackage image ``config`` describes."""
     if config.buildpack is None:
-        raise UserError("package.toml: only buildpacks can be packaged (not extensions) so far")
+        raise UserError("only buildpacks can be packaged (not extensions) so far")
     directory = buildpack_directory(config.buildpack.uri, config_dir, scratch)
     descriptor, path, info = buildpack_layer(directory, scratch)
     platform = Platform(os=config.platform.os, architecture="amd64")
