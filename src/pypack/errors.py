@@ -36,6 +36,9 @@ class ExitCode(IntEnum):
     EXPORT = 62
     REBASE = 72
     LAUNCH = 82
+    EXTENSION_GENERATE_FAILED = 91
+    GENERATE = 92
+    EXTEND = 102
 
 
 class PypackError(Exception):

@@ -86,6 +86,35 @@ class Workspace:
             script.chmod(0o755)
         return root
 
+    @property
+    def extensions(self) -> Path:
+        return self.root / "cnb" / "extensions"
+
+    def extension(
+        self,
+        ext_id: str,
+        version: str = "1.0.0",
+        *,
+        api: str = "0.10",
+        detect: str | None = "exit 0",
+        generate: str | None = "exit 0",
+        toml: str = "",
+    ) -> Path:
+        """An image extension under ``cnb/extensions`` whose bin/detect and bin/generate run
+        the given sh snippets (None: no such executable)."""
+        root = self.extensions / ext_id.replace("/", "_") / version
+        (root / "bin").mkdir(parents=True, exist_ok=True)
+        (root / "extension.toml").write_text(
+            f'api = "{api}"\n[extension]\nid = "{ext_id}"\nversion = "{version}"\n{toml}'
+        )
+        for name, body in (("detect", detect), ("generate", generate)):
+            if body is None:
+                continue
+            script = root / "bin" / name
+            script.write_text(f"#!/bin/sh\nset -e\n{body}\n")
+            script.chmod(0o755)
+        return root
+
     def composite(
         self, bp_id: str, version: str, groups: list[list[tuple[str, str, bool]]], api: str = "0.10"
     ) -> None:

@@ -207,17 +207,24 @@ def test_exporter_takes_the_launcher_and_its_sbom_given(
 
 
 def test_extension_output_is_refused_naming_the_flag(ws: Workspace) -> None:
+    """A Dockerfile in ``-generated`` that would need the extender is refused by the restorer;
+    one that only switches the run image is not."""
     ws.buildpack("a")
     ws.order([[("a", "1.0.0", False)]])
+    (ws.layers / "group.toml").write_text('[[group]]\nid = "a"\nversion = "1.0.0"\napi = "0.10"\n')
     generated = ws.root / "generated"
     (generated / "build" / "ext").mkdir(parents=True)
-    (generated / "build" / "ext" / "Dockerfile").write_text("FROM scratch\n")
-    result = ws.run("detector", "-generated", str(generated), env=api_env("0.13"))
+    (generated / "build" / "ext" / "Dockerfile").write_text(
+        "ARG base_image\nFROM ${base_image}\nRUN true\n"
+    )
+    result = ws.run("restorer", "-generated", str(generated), env=api_env("0.12"))
     assert result.code == 3
     assert f"-generated {generated}: image extensions' output is not supported" in result.err
-    empty = ws.root / "empty"
-    empty.mkdir()
-    assert ws.run("detector", "-generated", str(empty), env=api_env("0.13")).code == 0
+    switch = ws.root / "switch" / "ext"
+    switch.mkdir(parents=True)
+    (switch / "run.Dockerfile").write_text("FROM some-run-image\n")
+    result = ws.run("restorer", "-generated", str(switch.parent), env=api_env("0.13"))
+    assert result.code == 0, result.text
 
 
 def test_version_flag_among_other_flags(ws: Workspace) -> None:

@@ -1,9 +1,11 @@
-"""Buildpacks on disk: ``<buildpacks>/<escaped id>/<version>/buildpack.toml``, and targets.
+"""Buildpacks and image extensions on disk: ``<buildpacks>/<escaped id>/<version>/buildpack.toml``
+and ``<extensions>/<escaped id>/<version>/extension.toml``, and targets.
 
 Target inference and matching follow the reference lifecycle: a buildpack without targets gets
 ``os = "linux"`` when it has a ``bin/build``, the ``io.buildpacks.stacks.bionic`` stack means
 linux/amd64 Ubuntu 18.04 (API >= 0.10 or a single stack), ``*`` matches anything, and a field
-empty on either side matches.
+empty on either side matches. An extension without targets gets ``os = "linux"`` when it has a
+``bin/detect`` or ``bin/generate``, else a target that matches anything.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pypack.errors import ApiError, ExitCode, PypackError
 from pypack.spec.analyzed_toml import TargetMetadata
 from pypack.spec.api import SUPPORTED_BUILDPACK_APIS, ApiVersion
 from pypack.spec.buildpack_toml import BuildpackDescriptor
+from pypack.spec.extension_toml import ExtensionDescriptor
 from pypack.spec.ids import escape_id
 from pypack.spec.targets import Distro, Target
 
@@ -27,11 +30,18 @@ class BuildpackNotFound(PypackError):
 
 @dataclass
 class Buildpack:
-    """A buildpack found on disk."""
+    """A buildpack found on disk, or an image extension (``extension``): an extension's
+    ``[extension]`` table stands as the descriptor's ``[buildpack]``; it has no order."""
 
     descriptor: BuildpackDescriptor
     root: Path
     targets: list[Target] = field(default_factory=list)
+    extension: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``buildpack`` or ``extension``, as the reference names the module's kind."""
+        return "extension" if self.extension else "buildpack"
 
     @property
     def id(self) -> str:
@@ -60,12 +70,13 @@ class Buildpack:
 
 
 def check_buildpack_api(buildpack: Buildpack) -> None:
-    """Refuse (exit 12) a buildpack whose API this lifecycle does not support."""
+    """Refuse (exit 12) a buildpack (or extension) whose API this lifecycle does not support."""
     if buildpack.api not in SUPPORTED_BUILDPACK_APIS:
         supported = ", ".join(str(v) for v in SUPPORTED_BUILDPACK_APIS)
         raise ApiError(
-            f"failed to set API for buildpack '{buildpack.full_name}': buildpack API version "
-            f"'{buildpack.api}' is incompatible with the lifecycle (supported: {supported})",
+            f"failed to set API for {buildpack.kind} '{buildpack.full_name}': buildpack API "
+            f"version '{buildpack.api}' is incompatible with the lifecycle "
+            f"(supported: {supported})",
             exit_code=ExitCode.INCOMPATIBLE_BUILDPACK_API,
         )
 
@@ -74,10 +85,19 @@ class BuildpackStore:
     """Looks buildpacks up by ID and version under one or more buildpacks directories (the
     first that has the ID wins: a platform's extra buildpacks come before the builder's)."""
 
+    kind = "buildpack"
+
     def __init__(self, root: Path, *more: Path) -> None:
         self.root = root
         self.roots = (root, *more)
         self._cache: dict[tuple[str, str], Buildpack] = {}
+
+    def _load(self, directory: Path) -> Buildpack | None:
+        path = directory / "buildpack.toml"
+        if not path.is_file():
+            return None
+        descriptor = BuildpackDescriptor.load(path)
+        return Buildpack(descriptor, directory, infer_targets(descriptor, directory))
 
     def lookup(self, buildpack_id: str, version: str | None) -> Buildpack:
         """The buildpack ``buildpack_id@version`` (the only version when none is given)."""
@@ -87,20 +107,40 @@ class BuildpackStore:
             versions = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
             if len(versions) != 1:
                 raise BuildpackNotFound(
-                    f"buildpack {buildpack_id}: no version given and "
+                    f"{self.kind} {buildpack_id}: no version given and "
                     f"{len(versions)} found in {directory}"
                 )
             version = versions[0]
         key = (buildpack_id, version)
         if key not in self._cache:
-            path = directory / version / "buildpack.toml"
-            if not path.is_file():
-                raise BuildpackNotFound(f"buildpack {buildpack_id}@{version}: no {path}")
-            descriptor = BuildpackDescriptor.load(path)
-            self._cache[key] = Buildpack(
-                descriptor, path.parent, infer_targets(descriptor, path.parent)
-            )
+            found = self._load(directory / version)
+            if found is None:
+                raise BuildpackNotFound(
+                    f"{self.kind} {buildpack_id}@{version}: no {directory / version}/"
+                    f"{self.kind}.toml"
+                )
+            self._cache[key] = found
         return self._cache[key]
+
+
+class ExtensionStore(BuildpackStore):
+    """Looks image extensions up as :class:`BuildpackStore` looks up buildpacks."""
+
+    kind = "extension"
+
+    def _load(self, directory: Path) -> Buildpack | None:
+        path = directory / "extension.toml"
+        if not path.is_file():
+            return None
+        found = ExtensionDescriptor.load(path)
+        descriptor = BuildpackDescriptor(
+            api=found.api, buildpack=found.extension, targets=found.targets
+        )
+        targets = list(found.targets or [])
+        if not targets:
+            has_bin = any((directory / "bin" / name).exists() for name in ("detect", "generate"))
+            targets = [Target(os="linux") if has_bin else Target()]
+        return Buildpack(descriptor, directory, targets, extension=True)
 
 
 def infer_targets(descriptor: BuildpackDescriptor, root: Path) -> list[Target]:

@@ -6,10 +6,15 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypack.lifecycle.buildpacks import Buildpack, BuildpackStore, os_release_distro
+from pypack.lifecycle.buildpacks import (
+    Buildpack,
+    BuildpackStore,
+    ExtensionStore,
+    os_release_distro,
+)
 from pypack.lifecycle.env import BuildEnv
 from pypack.lifecycle.inputs import CreatorInputs, LifecyclePaths
 from pypack.lifecycle.log import LOGGER
@@ -33,6 +38,9 @@ class Execution:
     plan_dir: Path
     run_target: TargetMetadata | None = None
     exec_env: str = "production"
+    extensions: ExtensionStore = field(
+        default_factory=lambda: ExtensionStore(Path("/cnb/extensions"))
+    )
 
     def environment(self, buildpack: Buildpack, api_0_8_vars: dict[str, str]) -> dict[str, str]:
         """The env of ``bin/detect`` or ``bin/build``: the shared build env, the user's platform
@@ -40,7 +48,9 @@ class Execution:
         the buildpack's API defines (``api_0_8_vars`` from Buildpack API 0.8)."""
         clear = buildpack.descriptor.buildpack.clear_env
         env = self.env.with_overrides(None if clear else self.platform_dir, self.build_config_dir)
-        env["CNB_BUILDPACK_DIR"] = str(buildpack.root)
+        env["CNB_EXTENSION_DIR" if buildpack.extension else "CNB_BUILDPACK_DIR"] = str(
+            buildpack.root
+        )
         api = buildpack.api
         if api.at_least("0.8"):
             env.update(api_0_8_vars)
@@ -89,4 +99,5 @@ def execution(inputs: CreatorInputs) -> Iterator[Execution]:
             plan_dir=plan_dir,
             run_target=run_target(paths),
             exec_env=inputs.exec_env,
+            extensions=ExtensionStore(paths.extensions),
         )

@@ -46,6 +46,10 @@ class LifecyclePaths:
     buildpacks: Sequence[Path] = (Path("/cnb/buildpacks"),)
     """Buildpack directories, searched in order (a platform may add its own before the
     builder's)."""
+    extensions: Path = Path("/cnb/extensions")
+    """Image extensions (``-extensions``, Platform >= 0.10)."""
+    generated: Path | None = None
+    """What extensions generate (``-generated``); None: ``<layers>/generated``."""
     build_config: Path | None = Path("/cnb/build-config")
     order: Path | None = None
     """None: ``<layers>/order.toml`` when it exists, else ``/cnb/order.toml``."""
@@ -75,6 +79,10 @@ class LifecyclePaths:
     @property
     def analyzed_file(self) -> Path:
         return self.in_layers(self.analyzed, "analyzed.toml")
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.in_layers(self.generated, "generated")
 
     @property
     def group_file(self) -> Path:
@@ -135,6 +143,9 @@ class CreatorInputs:
     """``-launch-cache`` (daemon exports): layer tars kept for the next export."""
     compress_layers: bool = False
     write_report: bool = True
+    run_extensions: bool = False
+    """Run the image extensions of ``order-extensions`` (detect, then generate) as the reference
+    detector does; False: an order with extensions is refused, as the reference creator does."""
     order_transform: OrderTransform | None = None
     """The platform's change to the builder's order (``--buildpack``, project.toml groups),
     applied before the system buildpacks are added."""

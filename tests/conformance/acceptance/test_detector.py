@@ -6,12 +6,6 @@ As in the Go test, every case runs at each supported Platform API from 0.12 on. 
 default paths (``/layers``, ``/cnb/buildpacks`` ...) are given as the ``CNB_*`` variables the
 detector reads them from, never as flags, so flags and variables a case sets win as they do
 there; the working directory is ``<layers>``, the image's ``WORKDIR``.
-
-Not translated:
-
-- acceptance/detector_test.go:355 "-order contains extensions / processes the provided order.toml":
-  pypack runs no image extensions (no ``bin/generate`` phase; the detector refuses
-  ``order-extensions`` by design).
 """
 
 from __future__ import annotations
@@ -20,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pypack.spec.api import ApiVersion
 from tests.conformance.harness import Result, Workspace
 
 PLATFORM_APIS = ("0.12", "0.13", "0.14", "0.15")
@@ -70,7 +65,9 @@ def detector_image(ws: Workspace) -> None:
         "always_detect_buildpack_version",
         detect=f'{PRINT_DIRS}\ncat >> "$2" <<EOF\n[[provides]]\nname = "some_requirement"\nEOF',
     )
-    ws.buildpack("buildpack_for_ext", "buildpack_for_ext_version", detect=REQUIRES_ONLY_PLAN)
+    ws.buildpack(
+        "buildpack_for_ext", "buildpack_for_ext_version", detect=f"env\n{REQUIRES_ONLY_PLAN}"
+    )
     ws.buildpack(
         "fail_detect_buildpack",
         "some_version",
@@ -114,6 +111,22 @@ def detector_image(ws: Workspace) -> None:
         'version = "always_detect_buildpack_version"\n'
         '[[system.post.buildpacks]]\nid = "simple_buildpack"\n'
         'version = "simple_buildpack_version"\n',
+    )
+    ws.extension(
+        "simple_extension",
+        "simple_extension_version",
+        api="0.9",
+        detect='cat >> "$2" <<EOF\n[[provides]]\nname = "some_requirement"\nEOF\n'
+        'echo "simple_extension: output from /bin/detect"',
+        generate='echo "FROM some-run-image-from-extension" >> "$CNB_OUTPUT_DIR/run.Dockerfile"\n'
+        'echo "simple_extension: output from /bin/generate"',
+        toml='name = "Simple Extension"\n',
+    )
+    write(
+        ws.root / "cnb" / "orders" / "order_with_ext.toml",
+        order_toml(FOR_EXT)
+        + '[[order-extensions]]\n[[order-extensions.group]]\nid = "simple_extension"\n'
+        'version = "simple_extension_version"\n',
     )
     write(ws.root / "cnb" / "build-config" / "env" / "FOO", "val-from-build-config")
     write(ws.layers / "analyzed.toml", '[run-image]\nreference = "some-old-run-image"\n')
@@ -279,6 +292,52 @@ def test_order_with_a_buildpack_of_an_unsupported_api_exits_12(image: Workspace,
     result = detect(image, api, f"-order={order_path(image, 'bad_api.toml')}")
     assert result.code == 12, result.text
     assert "buildpack API version '0.1' is incompatible with the lifecycle" in result.text
+
+
+@pytest.mark.parametrize("api", PLATFORM_APIS)
+def test_order_with_extensions_detects_and_generates(image: Workspace, api: str) -> None:
+    """acceptance/detector_test.go:355 "-order contains extensions / processes the provided
+    order.toml": extensions detect with the buildpacks (an experimental feature before Platform
+    0.13), group.toml gets ``[[group-extensions]]``, the requirement the extension provides
+    leaves plan.toml, and the run.Dockerfile it generates switches analyzed.toml's run image."""
+    mode = "error" if ApiVersion.parse(api).at_least("0.13") else "warn"
+    run_toml = write(image.layers / "run.toml", '[[images]]\nimage = "some-run-image"\n')
+    generated = image.layers / "generated"
+    result = detect(
+        image,
+        api,
+        f"-analyzed={image.layers / 'analyzed.toml'}",
+        f"-extensions={image.extensions}",
+        f"-generated={generated}",
+        "-log-level=debug",
+        f"-run={run_toml}",
+        env={
+            "CNB_ORDER_PATH": order_path(image, "order_with_ext.toml"),
+            "CNB_EXPERIMENTAL_MODE": mode,
+        },
+    )
+    assert result.code == 0, result.text
+    if mode == "warn":
+        assert "Platform requested experimental feature 'Dockerfiles'" in result.text
+    assert "FOO=val-from-build-config" in result.text
+    assert "simple_extension: output from /bin/detect" in result.text
+    group = image.read_toml("group.toml")
+    extension = group["group-extensions"][0]
+    assert (extension["id"], extension["version"]) == (
+        "simple_extension",
+        "simple_extension_version",
+    )
+    buildpack = group["group"][0]
+    assert (buildpack["id"], buildpack["version"]) == FOR_EXT
+    assert not buildpack.get("extension", False)
+    assert image.read_toml("plan.toml").get("entries", []) == []  # the extension met it
+    assert "simple_extension: output from /bin/generate" in result.text
+    if ApiVersion.parse(api).less_than("0.13"):
+        dockerfile = generated / "run" / "simple_extension" / "Dockerfile"
+    else:
+        dockerfile = generated / "simple_extension" / "run.Dockerfile"
+    assert dockerfile.read_text() == "FROM some-run-image-from-extension\n"
+    assert image.read_toml("analyzed.toml")["run-image"]["image"] == "some-run-image-from-extension"
 
 
 def test_system_buildpacks_are_merged_into_the_order(image: Workspace) -> None:

@@ -19,11 +19,13 @@ from pypack.lifecycle.images import ImageAccess, image_access
 from pypack.lifecycle.inputs import CreatorInputs, LifecyclePaths
 from pypack.lifecycle.log import LOGGER
 from pypack.lifecycle.phases.export import source_date_epoch
+from pypack.lifecycle.phases.generate import needs_extender
 from pypack.lifecycle.runner import BuildpackRunner
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 
 LAYERS, APP, PLATFORM = "/layers", "/workspace", "/platform"
 BUILDPACKS, BUILD_CONFIG = "/cnb/buildpacks", "/cnb/build-config"
+EXTENSIONS = "/cnb/extensions"
 CNB_RUN, CNB_SYSTEM = "/cnb/run.toml", "/cnb/system.toml"
 CNB_STACK = "/cnb/stack.toml"
 CNB_LAUNCHER = "/cnb/lifecycle/launcher"
@@ -105,6 +107,8 @@ def lifecycle_paths(parsed: Parsed, api: ApiVersion) -> LifecyclePaths:
         platform=Path(parsed.text("platform") or PLATFORM),
         buildpacks=(Path(parsed.text("buildpacks") or BUILDPACKS),),
         build_config=Path(parsed.text("build-config") or BUILD_CONFIG),
+        extensions=Path(parsed.text("extensions") or EXTENSIONS),
+        generated=path_flag(parsed, "generated"),
         order=path_flag(parsed, "order"),
         run=Path(parsed.text("run") or CNB_RUN),
         stack=Path(parsed.text("stack") or CNB_STACK),
@@ -117,17 +121,23 @@ def lifecycle_paths(parsed: Parsed, api: ApiVersion) -> LifecyclePaths:
     )
 
 
+def guard_experimental(feature: str, environ: Mapping[str, str]) -> None:
+    """An experimental feature, as ``CNB_EXPERIMENTAL_MODE`` allows it: ``error`` (the default)
+    refuses it, ``warn`` warns, ``quiet``/``silent`` say nothing."""
+    mode = environ.get("CNB_EXPERIMENTAL_MODE", "").lower()
+    requested = f"Platform requested experimental feature '{feature}'"
+    if mode not in ("warn", "quiet", "silent"):
+        LOGGER.error(requested)
+        raise UserError("experimental features are disabled by CNB_EXPERIMENTAL_MODE=error")
+    if mode == "warn":
+        LOGGER.warning(requested)
+
+
 def access_from(parsed: Parsed, environ: Mapping[str, str]) -> ImageAccess:
     """The image store ``-daemon``, ``-layout`` or (by default) the registry."""
     layout_dir = None
     if parsed.flag("layout"):
-        mode = environ.get("CNB_EXPERIMENTAL_MODE", "").lower()
-        feature = "Platform requested experimental feature 'export to OCI layout format'"
-        if mode not in ("warn", "quiet", "silent"):
-            LOGGER.error(feature)
-            raise UserError("experimental features are disabled by CNB_EXPERIMENTAL_MODE=error")
-        if mode == "warn":
-            LOGGER.warning(feature)
+        guard_experimental("export to OCI layout format", environ)
         layout_dir = parsed.text("layout-dir") or "/layout-repo"
     return image_access(
         daemon=parsed.flag("daemon"),
@@ -242,15 +252,21 @@ def deprecated_run_image(parsed: Parsed, context: Context) -> str | None:
 
 
 def refuse_extension_output(parsed: Parsed, *names: str) -> None:
-    """``-generated`` and ``-extended`` hold what image extensions made; this lifecycle runs
-    no extensions (detect refuses ``order-extensions``), so a non-empty one is an error naming
-    the flag rather than output silently left out of the build."""
+    """``-generated`` and ``-extended`` hold what image extensions made; this lifecycle has no
+    extender, so a Dockerfile in ``-generated`` that changes an image (one that only switches
+    the run image is fine) or a non-empty ``-extended`` is an error naming the flag rather than
+    output silently left out of the build."""
     for name in names:
         directory = path_flag(parsed, name)
-        if directory is not None and directory.is_dir() and any(directory.iterdir()):
+        if directory is None or not directory.is_dir():
+            continue
+        found = (
+            needs_extender(directory) if name == "generated" else next(directory.iterdir(), None)
+        )
+        if found is not None:
             raise invalid_inputs(
                 f"-{name} {directory}: image extensions' output is not supported by the pypack "
-                "lifecycle"
+                f"lifecycle ({found} needs an extender)"
             )
 
 

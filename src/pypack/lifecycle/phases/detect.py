@@ -8,6 +8,11 @@ take each passing element's top-level sections, then its ``[[or]]`` alternatives
 right; unmet requires and unused provides drop optional elements (only an element's last option
 may be dropped) until the plan is stable.
 
+Image extensions (``order-extensions``, Platform >= 0.10) are detected first, as the reference
+does it: every group of the order starts with the extensions order, whose elements are all
+optional; an extension may only provide. Extensions that pass go to ``[[group-extensions]]``;
+a group needs at least one buildpack that passes.
+
 Deviation noted: elements of one group are detected one after another, not in parallel.
 """
 
@@ -21,6 +26,7 @@ from pypack.errors import ExitCode, PypackError, SpecError, UserError
 from pypack.lifecycle.buildpacks import (
     Buildpack,
     BuildpackStore,
+    ExtensionStore,
     check_buildpack_api,
     target_matches,
 )
@@ -63,9 +69,50 @@ class DetectRun:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class ExtensionRef:
+    """An extension of the extensions order (always optional)."""
+
+    ref: ModuleRef
+
+
+@dataclass(frozen=True)
+class ExtensionsOrder:
+    """The element every group starts with when the order has extensions: their order."""
+
+    order: list[list[ExtensionRef]]
+
+
+GroupItem = ModuleRef | ExtensionRef | ExtensionsOrder
+
+
+@dataclass
+class DetectOrder:
+    """What the detector detects: the buildpack order and the extensions order."""
+
+    buildpacks: list[list[ModuleRef]]
+    extensions: list[list[ModuleRef]] = field(default_factory=list)
+
+    def groups(self) -> list[list[GroupItem]]:
+        """The buildpack groups, each led by the extensions order when there is one."""
+        if not self.extensions:
+            return [list(group) for group in self.buildpacks]
+        lead = ExtensionsOrder([[ExtensionRef(ref) for ref in g] for g in self.extensions])
+        return [[lead, *group] for group in self.buildpacks]
+
+
+@dataclass
+class Detected:
+    """A passing group: its buildpacks, its extensions and the resolved plan."""
+
+    group: list[GroupElement]
+    extensions: list[GroupElement]
+    plan: list[PlanEntry]
+
+
 @dataclass
 class Element:
-    """A buildpack of a group, with the facts the resolver needs."""
+    """A buildpack (or extension) of a group, with the facts the resolver needs."""
 
     buildpack: Buildpack
     optional: bool
@@ -73,6 +120,11 @@ class Element:
     @property
     def key(self) -> str:
         return self.buildpack.full_name
+
+    @property
+    def run_key(self) -> str:
+        """The key of its detect run: a buildpack and an extension may share an ID."""
+        return f"{self.buildpack.kind} {self.key}"
 
     def group_element(self) -> GroupElement:
         bp = self.buildpack
@@ -101,20 +153,20 @@ class Detector:
 
     # --- order and groups --------------------------------------------------------------------
 
-    def detect(
-        self, order: Sequence[Sequence[ModuleRef]]
-    ) -> tuple[list[GroupElement], list[PlanEntry]]:
+    def detect(self, order: DetectOrder | Sequence[Sequence[ModuleRef]]) -> Detected:
         """The first passing group and its plan, or :class:`DetectFailed`/:class:`DetectErrored`."""
-        return self._detect_order(order, [], [], optional=False)
+        if not isinstance(order, DetectOrder):
+            order = DetectOrder([list(group) for group in order])
+        return self._detect_order(order.groups(), [], [], optional=False)
 
     def _detect_order(
         self,
-        order: Sequence[Sequence[ModuleRef]],
+        order: Sequence[Sequence[GroupItem]],
         done: list[Element],
-        following: Sequence[ModuleRef],
+        following: Sequence[GroupItem],
         *,
         optional: bool,
-    ) -> tuple[list[GroupElement], list[PlanEntry]]:
+    ) -> Detected:
         errored = False
         for group in order:
             try:
@@ -129,13 +181,17 @@ class Detector:
             raise DetectErrored("no buildpack group passed detection; a buildpack errored")
         raise DetectFailed("no buildpack group passed detection")
 
-    def _detect_group(
-        self, group: Sequence[ModuleRef], done: list[Element]
-    ) -> tuple[list[GroupElement], list[PlanEntry]]:
-        for index, ref in enumerate(group):
-            if any(element.buildpack.id == ref.id for element in done):
+    def _detect_group(self, group: Sequence[GroupItem], done: list[Element]) -> Detected:
+        for index, item in enumerate(group):
+            if isinstance(item, ExtensionsOrder):
+                return self._detect_order(item.order, done, group[index + 1 :], optional=True)
+            extension = isinstance(item, ExtensionRef)
+            ref = item.ref if isinstance(item, ExtensionRef) else item
+            if any(e.buildpack.id == ref.id and e.buildpack.extension == extension for e in done):
                 continue
-            buildpack = self.execution.store.lookup(ref.id, ref.version)
+            store: BuildpackStore = self.execution.extensions if extension else self.execution.store
+            buildpack = store.lookup(ref.id, ref.version)
+            optional = extension or ref.optional
             if buildpack.descriptor.order:
                 sub_order = [g.group for g in buildpack.descriptor.order]
                 return self._detect_order(
@@ -148,16 +204,17 @@ class Detector:
                     self.execution.exec_env,
                 )
                 continue
-            done.append(Element(buildpack, ref.optional))
-            if buildpack.full_name in self.runs:
+            element = Element(buildpack, optional)
+            done.append(element)
+            if element.run_key in self.runs:
                 continue
-            if not ref.optional and not self._targets_match(buildpack):
-                self.runs[buildpack.full_name] = DetectRun(
+            if not optional and not self._targets_match(buildpack):
+                self.runs[element.run_key] = DetectRun(
                     ERROR, error=f"unable to satisfy target os/arch constraints; run image: "
                     f"{self._target_text()}, buildpack: {buildpack.full_name}"
                 )  # fmt: skip
                 continue
-            self.runs[buildpack.full_name] = self._run(buildpack)
+            self.runs[element.run_key] = self._run(buildpack)
         return self._resolve(done)
 
     def _supports_exec_env(self, buildpack: Buildpack) -> bool:
@@ -179,8 +236,25 @@ class Detector:
     # --- running bin/detect ------------------------------------------------------------------
 
     def _run(self, buildpack: Buildpack) -> DetectRun:
+        run = self._run_detect(buildpack)
+        if buildpack.extension and run.code == PASS and _requires(run.plan):
+            return DetectRun(
+                ERROR,
+                run.output,
+                error=f'extension {buildpack.id} outputs "requires" which is not allowed',
+            )
+        return run
+
+    def _run_detect(self, buildpack: Buildpack) -> DetectRun:
         execution = self.execution
-        plan_path = execution.plan_dir / escape_id(buildpack.id) / "plan.toml"
+        if buildpack.extension and not (buildpack.root / "bin" / "detect").exists():
+            # an extension without bin/detect passes with its pre-populated plan, if any
+            prepared = buildpack.root / "detect" / "plan.toml"
+            return (
+                self._read_plan(buildpack, prepared, b"") if prepared.is_file() else DetectRun(PASS)
+            )
+        kind_dir = "extensions" if buildpack.extension else ""
+        plan_path = execution.plan_dir / kind_dir / escape_id(buildpack.id) / "plan.toml"
         plan_path.parent.mkdir(parents=True, exist_ok=True)
         plan_path.write_bytes(b"")
         env = execution.environment(
@@ -196,17 +270,20 @@ class Detector:
             return DetectRun(FAIL, result.output)
         if result.code != PASS:
             return DetectRun(result.code, result.output)
+        return self._read_plan(buildpack, plan_path, result.output)
+
+    def _read_plan(self, buildpack: Buildpack, plan_path: Path, output: bytes) -> DetectRun:
         try:
             plan = DetectPlan.load(plan_path, context={"buildpack_api": buildpack.api})
         except SpecError as exc:
-            return DetectRun(ERROR, result.output, error=str(exc))
-        return DetectRun(PASS, result.output, plan)
+            return DetectRun(ERROR, output, error=str(exc))
+        return DetectRun(PASS, output, plan)
 
     # --- resolving the group -----------------------------------------------------------------
 
-    def _resolve(self, done: list[Element]) -> tuple[list[GroupElement], list[PlanEntry]]:
+    def _resolve(self, done: list[Element]) -> Detected:
         for element in done:
-            run = self.runs[element.key]
+            run = self.runs[element.run_key]
             show = LOGGER.debug if run.code in (PASS, FAIL) else LOGGER.info
             if run.output:
                 show("======== Output: %s ========", element.key)
@@ -218,11 +295,11 @@ class Detector:
         passed: list[Element] = []
         detected, errored, any_buildpack = True, False, False
         for element in done:
-            run = self.runs[element.key]
+            run = self.runs[element.run_key]
             if run.code == PASS:
                 LOGGER.debug("pass: %s", element.key)
                 passed.append(element)
-                any_buildpack = True
+                any_buildpack = any_buildpack or not element.buildpack.extension
                 continue
             if run.code == FAIL:
                 LOGGER.debug("%s: %s", "skip" if element.optional else "fail", element.key)
@@ -246,7 +323,11 @@ class Detector:
             LOGGER.info(
                 "%s %s", option.element.buildpack.id.ljust(width), option.element.buildpack.version
             )
-        return [option.element.group_element() for option in trial], entries
+        return Detected(
+            group=[o.element.group_element() for o in trial if not o.element.buildpack.extension],
+            extensions=[o.element.group_element() for o in trial if o.element.buildpack.extension],
+            plan=entries,
+        )
 
     def _trials(
         self, remaining: list[Element], prefix: list[Option]
@@ -255,7 +336,7 @@ class Detector:
             return _run_trial(prefix)
         failure: DetectFailed | None = None
         first, rest = remaining[0], remaining[1:]
-        plan = self.runs[first.key].plan
+        plan = self.runs[first.run_key].plan
         alternatives = plan.alternatives()
         for number, sections in enumerate(alternatives):
             may_drop = first.optional and (
@@ -338,15 +419,19 @@ def _unique(options: list[Option]) -> list[Option]:
     seen: set[str] = set()
     result = []
     for option in options:
-        if option.element.key not in seen:
-            seen.add(option.element.key)
+        if option.element.run_key not in seen:
+            seen.add(option.element.run_key)
             result.append(option)
     return result
 
 
 def _provider(option: Option) -> GroupElement:
     bp = option.element.buildpack
-    return GroupElement(id=bp.id, version=bp.version)
+    return GroupElement(id=bp.id, version=bp.version, extension=bp.extension or None)
+
+
+def _requires(plan: DetectPlan) -> bool:
+    return any(sections.requires for sections in plan.alternatives())
 
 
 def system_order(
@@ -377,19 +462,21 @@ def initialize_failure(what: str, path: Path, error: SpecError) -> UserError:
     )
 
 
-def read_order(inputs: CreatorInputs) -> list[list[ModuleRef]]:
+def read_order(inputs: CreatorInputs) -> DetectOrder:
     """The order to detect: the builder's, changed by the platform, with the system
-    buildpacks (Platform >= 0.15); every buildpack in it of a supported API."""
+    buildpacks (Platform >= 0.15), and its extensions order (Platform >= 0.10); every buildpack
+    and extension in it of a supported API."""
     paths = inputs.paths
     order_path = paths.order_file
     try:
         order_file = OrderFile.load(order_path)
     except SpecError as exc:
         raise initialize_failure("order", order_path, exc) from None
-    if order_file.order_extensions:
+    extensions: list[list[ModuleRef]] = [list(g.group) for g in order_file.order_extensions or []]
+    if extensions and inputs.platform_api.less_than("0.10"):
         raise PypackError(
-            f"{order_path}: image extensions (order-extensions) are not supported by the pypack "
-            "lifecycle; build with a builder without extensions",
+            f"{order_path}: image extensions (order-extensions) need Platform API 0.10 or newer "
+            f"(this run uses {inputs.platform_api})",
             exit_code=ExitCode.DETECT_GENERIC,
         )
     order: list[list[ModuleRef]] = [list(g.group) for g in order_file.order]
@@ -401,23 +488,37 @@ def read_order(inputs: CreatorInputs) -> list[list[ModuleRef]]:
         except SpecError as exc:
             raise initialize_failure("system", paths.system, exc) from None
         order = system_order(order, system.pre.buildpacks, system.post.buildpacks)
-    store = BuildpackStore(*paths.buildpacks)
-    for group in order:
-        for ref in group:
-            check_buildpack_api(store.lookup(ref.id, ref.version))
-    return order
+    for store, groups in (
+        (BuildpackStore(*paths.buildpacks), order),
+        (ExtensionStore(paths.extensions), extensions),
+    ):
+        for group in groups:
+            for ref in group:
+                check_buildpack_api(store.lookup(ref.id, ref.version))
+    return DetectOrder(order, extensions)
 
 
-def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEntry]]:
-    """The detector: the order, the first group that passes, group.toml and plan.toml.
+def write_plan(path: Path, entries: Sequence[PlanEntry]) -> None:
+    """plan.toml; without entries an empty file, as the reference lifecycle writes it."""
+    if entries:
+        PlanFile(entries=list(entries)).dump(path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+
+
+def detect_phase(inputs: CreatorInputs, order: DetectOrder | None = None) -> Detected:
+    """The detector: the order (``order``, else :func:`read_order`'s), the first group that
+    passes, group.toml (with ``[[group-extensions]]`` when extensions passed) and plan.toml.
 
     As in the reference, what detection logs is held back and printed at the configured level
     when a group passes, all of it (each buildpack's output, the results) when none does."""
     paths = inputs.paths
-    order = read_order(inputs)
+    if order is None:
+        order = read_order(inputs)
     try:
         with execution(inputs) as context, held_back():
-            selected, plan = Detector(context).detect(order)
+            detected = Detector(context).detect(order)
     except DetectFailed:
         LOGGER.error("No buildpack groups passed detection.")
         LOGGER.error("Please check that you are running against the correct path.")
@@ -425,10 +526,8 @@ def detect_phase(inputs: CreatorInputs) -> tuple[list[GroupElement], list[PlanEn
     except DetectErrored:
         LOGGER.error("No buildpack groups passed detection.")
         raise DetectErrored("failed to detect: buildpack(s) failed with err") from None
-    GroupFile(group=selected).dump(paths.group_file)
-    if plan:
-        PlanFile(entries=plan).dump(paths.plan_file)
-    else:
-        paths.plan_file.parent.mkdir(parents=True, exist_ok=True)
-        paths.plan_file.write_bytes(b"")  # the reference lifecycle writes an empty file
-    return selected, plan
+    GroupFile(group=detected.group, group_extensions=detected.extensions or None).dump(
+        paths.group_file
+    )
+    write_plan(paths.plan_file, detected.plan)
+    return detected
