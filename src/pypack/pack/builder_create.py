@@ -5,8 +5,10 @@ python3; its dependencies are wheels built for that interpreter), one layer per 
 ``/cnb/buildpacks/<escaped id>/<version>``, then ``/cnb/order.toml``, ``/cnb/system.toml``,
 ``/cnb/stack.toml``, ``/cnb/run.toml`` and the operator env in ``/cnb/build-config/env``.
 Labels: ``io.buildpacks.builder.metadata``, ``io.buildpacks.buildpack.layers``,
-``io.buildpacks.buildpack.order`` and an empty ``io.buildpacks.extension.layers`` (Tekton
-reads it).
+``io.buildpacks.buildpack.order`` and ``io.buildpacks.extension.layers`` (empty without
+``[[extensions]]``: Tekton reads it). Image extensions get a layer each at
+``/cnb/extensions/<escaped id>/<version>`` and ``[[order-extensions]]`` in ``/cnb/order.toml``
+(see :mod:`pypack.pack.builder_extensions`).
 
 Every temporary file (layer tars, unpacked buildpacks, pip's downloads) lives in one work
 directory that is removed however the command ends.
@@ -25,6 +27,7 @@ from pypack.errors import UserError
 from pypack.fsutil import relative_to_cwd, work_directory
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.pack.builder_extensions import add_extensions, fetch_extensions, pin_extension_order
 from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
 from pypack.pack.image_python import probe
 from pypack.pack.lifecycle_layer import add_lifecycle
@@ -221,8 +224,12 @@ def _create(
             layers_label.setdefault(bp.info.id, {})[version] = bp.layer_info
             buildpacks.append(bp)
     order = _pin(config.order, buildpacks, config_name)
+    extensions = fetch_extensions(config.extensions, config_dir, scratch, config_name)
+    order_extensions = pin_extension_order(config.order_extensions, extensions, config_name)
+    add_extensions(image, extensions, order_extensions)
     run_images = config.run_images
-    files: dict[str, bytes] = {"cnb/order.toml": OrderFile(order=order).dumps().encode()}
+    order_file = OrderFile(order=order, order_extensions=order_extensions or None)
+    files: dict[str, bytes] = {"cnb/order.toml": order_file.dumps().encode()}
     if config.system is not None:
         files["cnb/system.toml"] = SystemFile(system=config.system).dumps().encode()
     first = run_images[0]
@@ -241,6 +248,7 @@ def _create(
     metadata = BuilderMetadataLabel(
         description=config.description or "",
         buildpacks=[bp.info for bp in buildpacks],
+        extensions=[extension.info for extension in extensions],
         stack=BuilderStack(
             run_image=RunImageMetadata(image=first.image, mirrors=first.mirrors or [])
         ),
@@ -267,7 +275,6 @@ def _create(
             order=[OrderGroup(group=[ModuleRef(**r.model_dump()) for r in g.group]) for g in order]
         ).to_label(),
     )
-    image.set_label("io.buildpacks.extension.layers", "{}")
     if not with_lifecycle:
         image.set_label(NO_LIFECYCLE_LABEL, "true")
     image.set_working_dir("/layers")

@@ -405,9 +405,11 @@ class Exporter:
         md = self.inputs.metadata
         processes = [p.model_copy(update={"default": False}) for p in md.processes]
         buildpacks = [b.model_copy(update={"api": None}) for b in md.buildpacks]
+        extensions = [e.model_copy(update={"api": None}) for e in md.extensions or []]
         label = BuildMetadataLabel(
             bom=md.bom,
             buildpacks=buildpacks,
+            extensions=extensions or None,
             launcher=LauncherMetadata(version=__version__),
             processes=processes,
             buildpack_default_process_type=md.buildpack_default_process_type,
