@@ -27,13 +27,19 @@ import pytest
 from pypack.oci.image import Image
 from pypack.oci.models import Platform
 from pypack.oci.stores import RegistryImageStore
-from pypack.spec.api import SUPPORTED_PLATFORM_APIS
+from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 
 if TYPE_CHECKING:
     import docker
 
 PLATFORM_APIS = [str(api) for api in SUPPORTED_PLATFORM_APIS]
 """Every Platform API the lifecycle supports: each reference case runs once per API."""
+
+
+def apis_from(version: str) -> list[str]:
+    """The supported Platform APIs at or above ``version`` (the reference skips older ones)."""
+    return [api for api in PLATFORM_APIS if ApiVersion.parse(api).at_least(version)]
+
 
 APP_METADATA = {
     "buildpacks": [

@@ -24,11 +24,11 @@ import pytest
 from pypack.oci.image import Image
 from pypack.oci.layout import LayoutStore
 from pypack.oci.stores import LayoutImageStore
-from pypack.spec.api import ApiVersion
 from tests.conformance.acceptance.phase_images import (
     PLATFORM_APIS,
     DaemonFixtures,
     RegistryFixtures,
+    apis_from,
     daemon_fixtures,
     labelled,
     reg_fixtures,
@@ -40,11 +40,6 @@ __all__ = ["daemon_fixtures", "reg_fixtures"]
 pytestmark = pytest.mark.integration
 
 USER, GROUP = 2222, 3333
-
-
-def apis_from(version: str) -> list[str]:
-    """The supported Platform APIs at or above ``version``."""
-    return [api for api in PLATFORM_APIS if ApiVersion.parse(api).at_least(version)]
 
 
 def container(ws: Workspace) -> None:

@@ -44,7 +44,7 @@ from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import Platform
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
-from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
+from pypack.spec.api import ApiVersion
 from tests.conformance.acceptance.export_images import (
     chown_tree,
     daemon_env,
@@ -52,6 +52,7 @@ from tests.conformance.acceptance.export_images import (
     random_name,
     reference_run_image,
 )
+from tests.conformance.acceptance.phase_images import PLATFORM_APIS, apis_from
 from tests.conformance.harness import CNB_GID, CNB_UID, Result, Workspace
 from tests.conftest import tool
 
@@ -61,14 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["daemon_images"]
 
 pytestmark = pytest.mark.integration
-
-SUPPORTED = [str(version) for version in SUPPORTED_PLATFORM_APIS]
-
-
-def since(version: str) -> list[str]:
-    """The supported Platform APIs from ``version`` (the reference skips the older ones)."""
-    return [api for api in SUPPORTED if ApiVersion.parse(api).at_least(version)]
-
 
 HELLO_WORLD_BUILD = r"""
 echo "---> Hello World buildpack"
@@ -233,7 +226,7 @@ def layers_after_run(client: docker.DockerClient, name: str, layers: Path) -> se
 # --- called with run ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_uses_the_provided_run_toml(ws: Workspace, some_app_image: str, api: str) -> None:
     # acceptance/creator_test.go:54 "uses the provided run.toml path"
     creator_container(ws)
@@ -245,7 +238,7 @@ def test_uses_the_provided_run_toml(ws: Workspace, some_app_image: str, api: str
 # --- detected order contains extensions ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", since("0.10"))
+@pytest.mark.parametrize("api", apis_from("0.10"))
 def test_order_with_extensions_errors(
     ws: Workspace, run_image: str, some_app_image: str, api: str
 ) -> None:
@@ -265,7 +258,7 @@ def test_order_with_extensions_errors(
 # --- daemon and registry cases -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_daemon_creates_app(
     ws: Workspace,
     run_image: str,
@@ -285,7 +278,7 @@ def test_daemon_creates_app(
     assert "SOME_VAR=some-val" in launcher_env(docker_client, name)  # set by buildpack
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_registry_creates_app(
     ws: Workspace,
     registry: str,
@@ -363,7 +356,7 @@ def first_build(
     return flags, duration
 
 
-@pytest.mark.parametrize("api", since("0.8"))
+@pytest.mark.parametrize("api", apis_from("0.8"))
 def test_rebuild_with_cache_exports_sbom(
     ws: Workspace,
     run_image: str,
@@ -392,7 +385,7 @@ def test_rebuild_with_cache_exports_sbom(
     assert_run_layers(docker_client, name, ws.layers)
 
 
-@pytest.mark.parametrize("api", since("0.8"))
+@pytest.mark.parametrize("api", apis_from("0.8"))
 def test_rebuild_with_clear_cache_exports_sbom(
     ws: Workspace,
     run_image: str,
@@ -419,7 +412,7 @@ def test_rebuild_with_clear_cache_exports_sbom(
 # --- layout case -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_layout_creates_app(ws: Workspace, api: str) -> None:
     # acceptance/creator_test.go:401 "creates app"
     creator_container(ws)
@@ -436,7 +429,7 @@ def test_layout_creates_app(ws: Workspace, api: str) -> None:
     assert len(index["manifests"]) == 1
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_layout_without_experimental_mode_errors(ws: Workspace, api: str) -> None:
     # acceptance/creator_test.go:424 "errors"
     creator_container(ws)

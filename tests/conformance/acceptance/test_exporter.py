@@ -49,7 +49,7 @@ from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.oci.layout import LayoutStore
 from pypack.oci.models import History, Platform
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
-from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
+from pypack.spec.api import ApiVersion
 from tests.conformance.acceptance.export_images import (
     NORMALIZED_CREATED,
     NORMALIZED_EPOCH,
@@ -64,6 +64,7 @@ from tests.conformance.acceptance.export_images import (
     random_name,
     reference_run_image,
 )
+from tests.conformance.acceptance.phase_images import PLATFORM_APIS, apis_from
 from tests.conformance.harness import Result, Workspace
 from tests.conftest import tool
 
@@ -73,14 +74,6 @@ if TYPE_CHECKING:
 __all__ = ["daemon_images"]
 
 pytestmark = pytest.mark.integration
-
-SUPPORTED = [str(version) for version in SUPPORTED_PLATFORM_APIS]
-
-
-def since(version: str) -> list[str]:
-    """The supported Platform APIs from ``version`` (the reference skips the older ones)."""
-    return [api for api in SUPPORTED if ApiVersion.parse(api).at_least(version)]
-
 
 EPOCH_2022 = 1641359105
 """2022-01-05T05:05:05Z, the reference's SOURCE_DATE_EPOCH."""
@@ -173,7 +166,7 @@ def at_least(api: str, version: str) -> bool:
 # --- daemon case ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_daemon_app_is_created(
     ws: Workspace,
     run_image: str,
@@ -213,7 +206,7 @@ def test_daemon_app_is_created(
     assert_os_arch_created(docker_client, name, NORMALIZED_CREATED)
 
 
-@pytest.mark.parametrize("api", since("0.9"))
+@pytest.mark.parametrize("api", apis_from("0.9"))
 def test_daemon_source_date_epoch(
     ws: Workspace,
     run_image: str,
@@ -333,7 +326,7 @@ def assert_run_image_metadata(labels: dict[str, str], run_image: str, top: str, 
     assert metadata["reference"] == ref
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_daemon_app_from_extended_run_image(
     ws: Workspace,
     run_image: str,
@@ -381,7 +374,7 @@ def pull(client: docker.DockerClient, names: list[str], name: str) -> None:
     client.images.pull(name)
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_registry_app_is_created(
     ws: Workspace,
     registry: str,
@@ -400,7 +393,7 @@ def test_registry_app_is_created(
     assert_os_arch_created(docker_client, name, NORMALIZED_CREATED)
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_registry_insecure_uses_http(
     ws: Workspace, registry: str, run_image: str, api: str
 ) -> None:
@@ -416,7 +409,7 @@ def test_registry_insecure_uses_http(
     assert "http://host.docker.internal" in result.text
 
 
-@pytest.mark.parametrize("api", since("0.9"))
+@pytest.mark.parametrize("api", apis_from("0.9"))
 def test_registry_source_date_epoch(
     ws: Workspace,
     registry: str,
@@ -436,7 +429,7 @@ def test_registry_source_date_epoch(
     assert_os_arch_created(docker_client, name, "2022-01-05T05:05:05Z")
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 @pytest.mark.parametrize(
     "parallel",
     [
@@ -490,7 +483,7 @@ def skopeo_config(reference: str) -> dict[str, object]:
     return config
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_cache_image_without_cached_data_has_an_empty_layer(
     ws: Workspace, registry: str, run_image: str, api: str
 ) -> None:
@@ -521,7 +514,7 @@ def tar_of(data: bytes) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("api", SUPPORTED)
+@pytest.mark.parametrize("api", PLATFORM_APIS)
 def test_corrupted_cache_layer_is_overwritten(
     ws: Workspace,
     registry: str,
@@ -577,7 +570,7 @@ def test_corrupted_cache_layer_is_overwritten(
     assert "sha256:" + hashlib.sha256(tar).hexdigest() == sha
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_registry_app_from_extended_run_image(
     ws: Workspace,
     registry: str,
@@ -612,7 +605,7 @@ def test_registry_app_from_extended_run_image(
 # --- layout case ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_layout_app_is_created(ws: Workspace, run_image: str, api: str) -> None:
     # acceptance/exporter_test.go:610 "app is created"
     exporter_container(ws, run_image)
@@ -630,7 +623,7 @@ def test_layout_app_is_created(ws: Workspace, run_image: str, api: str) -> None:
     subprocess.run([tool("skopeo"), "inspect", f"oci:{saved}"], check=True, capture_output=True)
 
 
-@pytest.mark.parametrize("api", since("0.12"))
+@pytest.mark.parametrize("api", apis_from("0.12"))
 def test_layout_without_experimental_mode_errors(ws: Workspace, run_image: str, api: str) -> None:
     # acceptance/exporter_test.go:638 "errors"
     exporter_container(ws, run_image)

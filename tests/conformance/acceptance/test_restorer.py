@@ -32,6 +32,7 @@ from tests.conformance.acceptance.phase_images import (
     APP_METADATA,
     PLATFORM_APIS,
     RegistryFixtures,
+    apis_from,
     reg_fixtures,
 )
 from tests.conformance.harness import CNB_GID, CNB_UID, Result, Workspace
@@ -64,11 +65,6 @@ id = "some-extension-id"
 version = "v1"
 api = "0.10"
 """
-
-
-def apis_from(version: str) -> list[str]:
-    """The supported Platform APIs at or above ``version``."""
-    return [api for api in PLATFORM_APIS if ApiVersion.parse(api).at_least(version)]
 
 
 def _cache_tar(ws: Workspace, buildpack: str, layer: str, content: bytes) -> str:
