@@ -10,6 +10,7 @@ buildpack finds its layers' SBOMs again), and ``<layers>/sbom`` is removed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 from collections.abc import Iterable
@@ -49,9 +50,12 @@ def extract_sbom_layer(stream: BinaryIO, root: Path, layers: Path) -> None:
                     shutil.copyfileobj(source, out)
 
 
-def restore_to_buildpack_layers(layers: Path, buildpack_ids: Iterable[str]) -> None:
-    """Copy each restored layer SBOM next to its layer (see the module docstring), then
-    remove ``<layers>/sbom``."""
+def restore_to_buildpack_layers(
+    layers: Path, buildpack_ids: Iterable[str], owner: tuple[int, int] | None = None
+) -> None:
+    """Copy each restored layer SBOM next to its layer (see the module docstring), given to
+    ``owner`` (the CNB user, who must be able to rewrite it; the reference restores as that
+    user), then remove ``<layers>/sbom``."""
     detected = {escape_id(bp_id) for bp_id in buildpack_ids}
     try:
         for kind in SBOM_KINDS:
@@ -66,7 +70,10 @@ def restore_to_buildpack_layers(layers: Path, buildpack_ids: Iterable[str]) -> N
                 destination = layers / bp_dir
                 if bp_dir not in detected or not destination.is_dir():
                     continue
-                shutil.copyfile(path, destination / f"{layer_dir.name}.{path.name}")
+                restored = destination / f"{layer_dir.name}.{path.name}"
+                shutil.copyfile(path, restored)
+                if owner is not None and os.geteuid() == 0:
+                    os.chown(restored, *owner)
     finally:
         shutil.rmtree(layers / "sbom", ignore_errors=True)
     LOGGER.debug("Restored layer SBOMs to the buildpacks' layers")
@@ -112,4 +119,4 @@ def restore_cached_sbom(inputs: CreatorInputs, buildpack_ids: Iterable[str]) -> 
                     extract_sbom_layer(stream, inputs.paths.root, inputs.paths.layers)
             except (PypackError, OSError, tarfile.TarError) as exc:
                 raise PypackError(f"restoring data: {exc}", exit_code=ExitCode.RESTORE) from None
-    restore_to_buildpack_layers(inputs.paths.layers, buildpack_ids)
+    restore_to_buildpack_layers(inputs.paths.layers, buildpack_ids, (inputs.uid, inputs.gid))
