@@ -139,7 +139,8 @@ def test_source_change_reuses_the_venv_and_requirements_change_rebuilds_it(
 def test_procfile_sets_the_processes(home: Home, tmp_path: Path) -> None:
     app = tmp_path / "app"
     shutil.copytree(REPO / "samples/python-hello", app)
-    (app / "Procfile").write_text("web: python3 app.py\nworker: echo working\n")
+    # `python`, not python3: Debian has no `python`, the buildpack puts one on PATH
+    (app / "Procfile").write_text("web: python app.py\nworker: echo working\n")
     home.pypack("build", "apps/procfile:1", "--path", str(app))
     info = json.loads(home.pypack("inspect", "apps/procfile:1", "--output", "json").stdout)
     processes = {
@@ -147,7 +148,7 @@ def test_procfile_sets_the_processes(home: Home, tmp_path: Path) -> None:
         for p in info["local_info"]["processes"]
     }
     assert processes == {
-        "web": (["sh", "-c", "python3 app.py"], True),
+        "web": (["sh", "-c", "python app.py"], True),
         "worker": (["sh", "-c", "echo working"], False),
     }
     assert answer(home, "apps/procfile:1").startswith(b"Hello from pypack!")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -51,11 +52,24 @@ def build(ctx: BuildContext) -> None:
     version = python_version(python)
     requirements = dependencies(ctx.app_dir)
     if requirements:
-        install_venv(ctx, python, version, requirements)
+        install_venv(ctx, python, version, requirements)  # its bin/ has python
+    else:
+        python_alias(ctx, python)
     if ctx.app_file("Procfile") is None:
         entry = ctx.app_file(*ENTRY_POINTS) or next(iter(sorted(ctx.app_dir.glob("*.py"))), None)
         if entry is not None:
             ctx.launch.process("web", ["python3", entry.name], default=True)
+
+
+def python_alias(ctx: BuildContext, python: str) -> None:
+    """``python`` on PATH at build and launch, next to the image's ``python3``, for an app with
+    no dependencies (a Procfile's ``web: python main.py`` must run; Debian has no ``python``)."""
+    layer = ctx.layer("python", launch=True, build=True)
+    bin_dir = layer.path / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / "python"
+    if not link.is_symlink():
+        link.symlink_to(shutil.which(python) or f"/usr/bin/{python}")
 
 
 def install_venv(ctx: BuildContext, python: str, version: str, requirements: list[str]) -> None:
