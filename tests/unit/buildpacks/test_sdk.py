@@ -242,7 +242,13 @@ def test_python_buildpack_detects_and_declares_a_web_process(tmp_path: Path) -> 
     }
     built = harness.build(app, plan=[PlanEntry("python")])
     assert built.processes["web"]["command"] == ["python3", "main.py"]
-    assert built.layers == {}  # no dependencies: no virtualenv
+    # no dependencies: no virtualenv, only `python` on PATH next to python3
+    assert built.layers == {
+        "python": {"types": {"launch": True, "build": True, "cache": False}, "metadata": {}}
+    }
+    link = built.layer_path("python") / "bin" / "python"
+    assert link.is_symlink()
+    assert Path(os.readlink(link)).name.startswith("python3")
 
 
 def test_python_buildpack_reads_pep621_dependencies_and_reports_bad_pyproject(
