@@ -194,9 +194,12 @@ def build(
     defaults = read_config(home)
     builder = builder or (settings.builder if settings else None) or defaults.get("default-builder")
     if not builder:
-        from pypack.pack.default_builder import ensure_default_builder
+        from pypack.pack.default_builder import choose_default_builder, ensure_default_builder
 
-        builder = ensure_default_builder(home, lambda text: click.echo(text, err=True))
+        def say(text: str) -> None:
+            click.echo(text, err=True)
+
+        builder = ensure_default_builder(home, say, choose_default_builder(app, say))
     pull_policy = pull_policy or defaults.get("pull-policy", "if-not-present")
     keychain = Keychain()
     target: ImageStore | None = None

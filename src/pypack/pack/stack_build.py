@@ -27,6 +27,7 @@ from pypack.oci.layers import LayerWriter, tar_file_info, write_layer_file
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.images import local_name
 from pypack.pack.rootless import RootlessCheck
+from pypack.pack.stack_tools import tools_layer
 from pypack.spec.ids import escape_id
 
 
@@ -54,6 +55,7 @@ class StackDefinition:
     suite: str = ""
     distro_version: str = ""
     packages: dict[str, list[str]] | None = None
+    tools: dict[str, list[str]] | None = None
 
     @classmethod
     def load(cls, name_or_dir: str) -> StackDefinition:
@@ -79,6 +81,7 @@ class StackDefinition:
                 suite=data.get("suite", ""),
                 distro_version=str(data.get("distro-version", "")),
                 packages=data.get("packages"),
+                tools=data.get("tools"),
             )
         except (KeyError, TypeError) as exc:
             raise UserError(f"{path}: missing or malformed key {exc}") from None
@@ -254,6 +257,10 @@ def _debian_images(
         rootfs = debian_rootfs(stack, which, cache, refresh=refresh, say=say)
         image = Image.empty()
         image.add_layer(rootfs, tar_file_info(rootfs), created_by=f"mmdebstrap {stack.suite}")
+        wheels = (stack.tools or {}).get(which, [])
+        tools = tools_layer(wheels, cache, say)
+        if tools is not None:
+            image.add_layer(tools, tar_file_info(tools), created_by=f"pypack: {' '.join(wheels)}")
         image.set_env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         images.append(image)
     return images[0], images[1]

@@ -240,8 +240,14 @@ def test_python_buildpack_detects_and_declares_a_web_process(tmp_path: Path) -> 
         "provides": [{"name": "python"}],
         "requires": [{"name": "python"}],
     }
+    printed = harness.build(app, plan=[PlanEntry("python")])
+    assert "web" not in printed.processes  # a main.py that starts no server is no start command
+    (app / "main.py").write_text(
+        "import http.server\n\nif __name__ == '__main__':\n"
+        "    http.server.ThreadingHTTPServer(('', 8080), None).serve_forever()\n"
+    )
     built = harness.build(app, plan=[PlanEntry("python")])
-    assert built.processes["web"]["command"] == ["python3", "main.py"]
+    assert built.processes["web"]["command"] == ["sh", "-c", "exec python main.py"]
     # no dependencies: no virtualenv, only `python` on PATH next to python3
     assert built.layers == {
         "python": {"types": {"launch": True, "build": True, "cache": False}, "metadata": {}}
@@ -251,29 +257,27 @@ def test_python_buildpack_detects_and_declares_a_web_process(tmp_path: Path) -> 
     assert Path(os.readlink(link)).name.startswith("python3")
 
 
-def test_python_buildpack_reads_pep621_dependencies_and_reports_bad_pyproject(
-    tmp_path: Path,
-) -> None:
-    sys.path.insert(0, str(BUNDLED / "python"))
-    try:
-        from pypack.buildpacks.sdk.runner import load_module
-
-        module = load_module(BUNDLED / "python")
-    finally:
-        sys.path.remove(str(BUNDLED / "python"))
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "a"\ndependencies = ["flask>=3", "gunicorn"]\n'
-    )
-    assert module.dependencies(tmp_path) == ["flask>=3", "gunicorn"]
-    (tmp_path / "requirements.txt").write_text("# pinned\nrequests==2.32.0  # http\n\n")
-    assert module.dependencies(tmp_path) == ["requests==2.32.0"]
-    (tmp_path / "requirements.txt").unlink()
+def test_python_buildpack_reports_a_bad_pyproject_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project\n")
     harness = BuildpackHarness(BUNDLED / "python", tmp_path / "h")
     from pypack.buildpacks.sdk import BuildpackError
 
     with pytest.raises(BuildpackError, match=r"^pyproject.toml: .*; fix the file$"):
         harness.build(tmp_path)
+
+
+def test_a_buildpack_package_vendors_its_own_modules(tmp_path: Path) -> None:
+    from pypack.buildpacks.sdk.packaging import stage
+
+    staged = stage(BUNDLED / "python", tmp_path / "python")
+    lib = staged / "lib" / "pypack" / "buildpacks" / "python"
+    assert {p.name for p in lib.glob("*.py")} >= {"inputs.py", "start.py", "__init__.py"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "import pypack.buildpacks.python.inputs as m; print(m.__file__)", str(staged / "lib")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.stdout.strip() == str(lib / "inputs.py"), done.stderr
 
 
 def test_procfile_buildpack_processes_and_bad_line(tmp_path: Path) -> None:

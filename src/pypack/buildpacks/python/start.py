@@ -129,7 +129,11 @@ def _project_script(app_dir: Path) -> StartCommand | None:
 
 
 @dataclass(frozen=True)
-class _DjangoApp:
+class DjangoApp:
+    """A Django project found from its ``manage.py`` and settings module."""
+
+    manage: Path
+    settings: Path | None
     project: str
     subdir: str  # "" when manage.py is at the app root
     wsgi: tuple[str, str] | None  # (module:object, where it was found)
@@ -138,7 +142,7 @@ class _DjangoApp:
 
 def _django(app_dir: Path, have: frozenset[str]) -> StartCommand | _Miss | None:
     """A Django start command; None when Django matched but no server fits; MISS: no Django."""
-    found = _find_django(app_dir)
+    found = find_django(app_dir)
     if found is None:
         return MISS
     subdir = shlex.quote(found.subdir) if found.subdir else ""
@@ -167,7 +171,8 @@ def _django(app_dir: Path, have: frozenset[str]) -> StartCommand | _Miss | None:
     return None
 
 
-def _find_django(app_dir: Path) -> _DjangoApp | None:
+def find_django(app_dir: Path) -> DjangoApp | None:
+    """The Django project whose ``manage.py`` is at the app root or one directory below."""
     manages = [app_dir / "manage.py"]
     try:
         subdirs = sorted(p for p in app_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -203,7 +208,7 @@ def _settings_module(tree: ast.Module) -> str | None:
     return None
 
 
-def _django_app(app_dir: Path, base: Path, settings_module: str) -> _DjangoApp | None:
+def _django_app(app_dir: Path, base: Path, settings_module: str) -> DjangoApp | None:
     project = settings_module.split(".")[0]
     subdir = base.relative_to(app_dir).as_posix() if base != app_dir else ""
     prefix = f"{subdir}/" if subdir else ""
@@ -227,7 +232,7 @@ def _django_app(app_dir: Path, base: Path, settings_module: str) -> _DjangoApp |
     asgi = setting("ASGI_APPLICATION", "asgi.py")
     if wsgi is None and asgi is None:
         return None
-    return _DjangoApp(project, subdir, wsgi, asgi)
+    return DjangoApp(base / "manage.py", settings, project, subdir, wsgi, asgi)
 
 
 def _module_file(base: Path, dotted: str) -> Path | None:

@@ -44,6 +44,34 @@ def vendor_sdk(directory: Path) -> None:
         shutil.copyfile(source, target / source.name)
 
 
+def package_name(directory: Path) -> str | None:
+    """The dotted name of the Python package ``directory`` is (``__init__.py`` upwards)."""
+    if not (directory / "__init__.py").is_file():
+        return None
+    parts = [directory.name]
+    parent = directory.parent
+    while (parent / "__init__.py").is_file():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts)
+
+
+def vendor_package(source: Path, target: Path) -> None:
+    """A buildpack that is a Python package imports its own modules by their full names
+    (``pypack.buildpacks.python.inputs``): copy them to ``target/lib`` at that path."""
+    name = package_name(source)
+    if name is None:
+        return
+    destination = target / "lib" / Path(*name.split("."))
+    destination.mkdir(parents=True, exist_ok=True)
+    for parent in destination.relative_to(target / "lib").parents:
+        init = target / "lib" / parent / "__init__.py"
+        if parent != Path(".") and not init.exists():
+            init.write_text("")
+    for module in sorted(source.glob("*.py")):
+        shutil.copyfile(module, destination / module.name)
+
+
 def stage(source: Path, target: Path) -> Path:
     """A copy of SDK buildpack ``source`` at ``target``, ready for a builder or package."""
     shutil.copytree(
@@ -54,4 +82,5 @@ def stage(source: Path, target: Path) -> Path:
     )
     write_shims(target)
     vendor_sdk(target)
+    vendor_package(source, target)
     return target
