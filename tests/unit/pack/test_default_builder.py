@@ -43,8 +43,8 @@ def test_an_app_that_asks_for_nothing_gets_bookworm_and_is_told_why(tmp_path: Pa
         (".python-version", "3.13\n", "pypack/builder:trixie"),
         (".python-version", "3.11\n", "pypack/builder:default"),
         ("runtime.txt", "python-3.13.0\n", "pypack/builder:trixie"),
-        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.12"\n', "pypack/builder:trixie"),
-        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.10"\n', "pypack/builder:default"),
+        ("pyproject.toml", '[project]\nrequires-python = ">=3.12"\n', "pypack/builder:trixie"),
+        ("pyproject.toml", '[project]\nrequires-python = ">=3.10"\n', "pypack/builder:default"),
     ],
 )  # fmt: skip
 def test_the_first_builder_whose_python_fits_is_chosen(
