@@ -10,12 +10,15 @@ a build that worked with pip keeps working. Bytecode is compiled at build time w
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pypack.buildpacks.python.failures import redact
 
 SOURCE_DATE_EPOCH = "315532800"
 PIP_TO_UV = {
@@ -116,7 +119,9 @@ def _version(argv: list[str], env: dict[str, str]) -> str:
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
-    """Run one installer command, its output kept for the log and for a failure's cause."""
+    """Run one installer command, its output kept for the log and for a failure's cause. Each
+    command is shown (``  $ uv pip install ...``, credentials masked) before it starts."""
+    print(f"  $ {redact(shlex.join(argv))}", flush=True)
     started = time.monotonic()
     done = subprocess.run(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
