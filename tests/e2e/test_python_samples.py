@@ -311,3 +311,23 @@ def test_binding_credentials_reach_no_byte_of_log_image_or_cache(wheelhouse: Pat
         server.shutdown()
         server.server_close()
         shutil.rmtree(bindings, ignore_errors=True)
+
+
+def test_an_untrusted_index_certificate_is_one_line_with_the_fix(home: Path) -> None:
+    """Behind the TLS-intercepting proxy these machines have, without --host-ca-certs."""
+    from pypack.oci.stores import LayoutImageStore
+    from pypack.pack.home import Home
+    from pypack.pack.images import local_name
+
+    failed = run_pypack(home, "build", "samples/untrusted:1", "--path",
+                        str(SAMPLES / "python-requirements"), check=False)  # fmt: skip
+    assert failed.returncode != 0
+    errors = [line for line in failed.stdout.splitlines() if line.startswith("ERROR: uv")]
+    assert len(errors) == 1
+    assert re.fullmatch(
+        r"ERROR: uv could not install (flask|gunicorn): the package index's TLS certificate is "
+        r"not trusted \(a proxy that intercepts TLS\?\); use --host-ca-certs or a "
+        r"ca-certificates binding",
+        errors[0],
+    ), errors
+    assert not LayoutImageStore(Home(home).images).exists(local_name("samples/untrusted:1"))

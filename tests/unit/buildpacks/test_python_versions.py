@@ -33,7 +33,9 @@ PIPFILE_LOCK = {
         "hash": {"sha256": "ab" * 32},
         "pipfile-spec": 6,
         "requires": {"python_full_version": "3.12.4", "python_version": "3.12"},
-        "sources": [{"name": "pypi", "url": "https://index.example.invalid/simple", "verify_ssl": True}],
+        "sources": [
+            {"name": "pypi", "url": "https://index.example.invalid/simple", "verify_ssl": True}
+        ],
     },
     "default": {},
     "develop": {},
@@ -294,3 +296,14 @@ def test_unparseable_spec_names_the_source(spec: str) -> None:
         ValueError, match=r"^pyproject\.toml \[tool\.poetry\.dependencies\] python: "
     ):
         check(spec, "3.12.0", POETRY)
+
+
+@pytest.mark.parametrize(
+    ("spec", "version", "differs"),
+    [("3.13.1", "3.13.5", True), ("3.13.5", "3.13.5", False), ("3.13", "3.13.5", False),
+     (">=3.13.1", "3.13.5", False), ("python-3.11.9", "3.11.2", True)],
+)  # fmt: skip
+def test_a_patch_asked_for_and_not_had_is_told(spec: str, version: str, differs: bool) -> None:
+    from pypack.buildpacks.python.versions import patch_differs
+
+    assert patch_differs(PythonRequest(spec, ".python-version"), version) is differs

@@ -230,7 +230,9 @@ def test_staged_buildpack_runs_from_its_shims_with_the_vendored_sdk(tmp_path: Pa
     assert plan == {"provides": [{"name": "p"}], "requires": [{"name": "p"}]}
 
 
-def test_python_buildpack_detects_and_declares_a_web_process(tmp_path: Path) -> None:
+def test_python_buildpack_detects_and_declares_a_web_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     harness = BuildpackHarness(BUNDLED / "python", tmp_path / "h")
     app = tmp_path / "app"
     app.mkdir()
@@ -242,6 +244,10 @@ def test_python_buildpack_detects_and_declares_a_web_process(tmp_path: Path) -> 
     }
     printed = harness.build(app, plan=[PlanEntry("python")])
     assert "web" not in printed.processes  # a main.py that starts no server is no start command
+    assert (
+        "pypack/python: warning: no start command found; looked for a Procfile, a "
+        "[project.scripts] entry named web/serve/server/start"
+    ) in capsys.readouterr().err
     (app / "main.py").write_text(
         "import http.server\n\nif __name__ == '__main__':\n"
         "    http.server.ThreadingHTTPServer(('', 8080), None).serve_forever()\n"
@@ -264,6 +270,22 @@ def test_python_buildpack_reports_a_bad_pyproject_in_one_line(tmp_path: Path) ->
 
     with pytest.raises(BuildpackError, match=r"^pyproject.toml: .*; fix the file$"):
         harness.build(tmp_path)
+
+
+def test_python_buildpack_skips_collectstatic_when_asked(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "site1").mkdir(parents=True)
+    (app / "manage.py").write_text(
+        "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site1.settings')\n"
+        "open('collected', 'w').write('yes')\n"
+    )
+    (app / "site1" / "settings.py").write_text("STATIC_ROOT = 'static'\n")
+    (app / "site1" / "wsgi.py").write_text("application = None\n")
+    harness = BuildpackHarness(BUNDLED / "python", tmp_path / "h")
+    harness.build(app, plan=[PlanEntry("python")], env={"BP_DISABLE_COLLECTSTATIC": "true"})
+    assert not (app / "collected").exists()
+    harness.build(app, plan=[PlanEntry("python")])
+    assert (app / "collected").read_text() == "yes"
 
 
 def test_a_buildpack_package_vendors_its_own_modules(tmp_path: Path) -> None:

@@ -28,7 +28,12 @@ from pypack.buildpacks.python.inputs import Choices, Dependencies, find_dependen
 from pypack.buildpacks.python.installer import Installer, Run
 from pypack.buildpacks.python.sbom import cyclonedx, installed, normalize, pinned_hashes
 from pypack.buildpacks.python.start import LOOKED_FOR, find_start
-from pypack.buildpacks.python.versions import describe, requested_python, satisfies
+from pypack.buildpacks.python.versions import (
+    describe,
+    patch_differs,
+    requested_python,
+    satisfies,
+)
 from pypack.buildpacks.sdk import BuildContext, BuildpackError, DetectContext, Detected
 from pypack.buildpacks.sdk.layers import Layer, cache_key
 
@@ -71,6 +76,12 @@ def check_version(app_dir: Path, version: str) -> str:
             f"{request.source}: asks for Python {request.spec}; this builder's image has "
             f"{version} (pypack/builder:default has 3.11, pypack/builder:trixie 3.13); ask for "
             "that, or build with a builder that has it"
+        )
+    if patch_differs(request, version):
+        print(
+            f"pypack/python: warning: {request.source} asks for Python {request.spec}; the "
+            f"image's {version} is used (the same minor version; its patch cannot be chosen)",
+            file=sys.stderr,
         )
     return f"Python {version}, which satisfies {describe(request)}"
 

@@ -121,6 +121,14 @@ def satisfies(request: PythonRequest, version: str) -> bool:
     return any(all(check(installed, version) for check in clauses) for clauses in alternatives)
 
 
+def patch_differs(request: PythonRequest, version: str) -> bool:
+    """A bare request for a patch release ("3.13.1") that ``version`` ("3.13.5") is not: the
+    build goes on with the image's patch, and says so."""
+    wanted = _strip_prefix(request.spec.strip())
+    release = _release(wanted) if _BARE.match(wanted) else None
+    return release is not None and len(release) >= 3 and release[:3] != _release(version)
+
+
 def describe(request: PythonRequest) -> str:
     """The request for people, e.g. "Python 3.13 (from .python-version)"."""
     return f"Python {_strip_prefix(request.spec.strip())} (from {request.source})"
