@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pypack.errors import UserError
-from pypack.oci.layers import write_layer_file
+from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.pack import stack_tools
 from pypack.pack.default_builder import DEFAULT_BUILDERS, bundle_key, choose_default_builder
 
@@ -77,7 +77,7 @@ def _wheel(path: Path) -> Path:
 def test_the_tools_layer_puts_a_wheels_programs_in_usr_local_bin(tmp_path: Path) -> None:
     wheel = _wheel(tmp_path / "tool-1.0-py3-none-any.whl")
 
-    def fill(writer: stack_tools.LayerWriter) -> None:
+    def fill(writer: LayerWriter) -> None:
         writer.add_parents("usr/local/bin/")
         writer.add_dir("usr/local/bin")
         stack_tools.add_scripts(writer, wheel)
