@@ -24,9 +24,10 @@ from pathlib import Path
 from pypack.buildpacks.python.bindings import binding_root, read_bindings
 from pypack.buildpacks.python.django import collectstatic
 from pypack.buildpacks.python.failures import explain, redact
-from pypack.buildpacks.python.inputs import Choices, Dependencies, find_dependencies
-from pypack.buildpacks.python.installer import Installer, Run
-from pypack.buildpacks.python.sbom import cyclonedx, installed, normalize, pinned_hashes
+from pypack.buildpacks.python.inputs import SOURCES, Choices, Dependencies, find_dependencies
+from pypack.buildpacks.python.installer import TRUE, Installer, Run
+from pypack.buildpacks.python.locks import normalize
+from pypack.buildpacks.python.sbom import cyclonedx, installed, pinned_hashes
 from pypack.buildpacks.python.start import LOOKED_FOR, find_start
 from pypack.buildpacks.python.versions import (
     describe,
@@ -37,11 +38,7 @@ from pypack.buildpacks.python.versions import (
 from pypack.buildpacks.sdk import BuildContext, BuildpackError, DetectContext, Detected
 from pypack.buildpacks.sdk.layers import Layer, cache_key
 
-MARKERS = (
-    "requirements.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "Pipfile.lock",
-    "poetry.lock", "uv.lock", ".python-version", "runtime.txt",
-)  # fmt: skip
-TRUE = ("1", "true", "yes", "on")
+MARKERS = (*SOURCES, ".python-version", "runtime.txt")
 PYTHON = "python3"
 
 

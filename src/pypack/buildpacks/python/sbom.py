@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pypack.buildpacks.python.locks import normalize
+
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)")
 
@@ -21,11 +23,6 @@ class Distribution:
     name: str
     version: str
     licence: str
-
-
-def normalize(name: str) -> str:
-    """A distribution name as PEP 503 compares them."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _licence(metadata: email.message.Message) -> str:

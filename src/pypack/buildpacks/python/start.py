@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import enum
-import re
 import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from pypack.buildpacks.python.locks import normalize
 
 LOOKED_FOR = (
     "a Procfile, a [project.scripts] entry named web/serve/server/start, a Django, Flask or "
@@ -70,7 +71,7 @@ def find_start(app_dir: Path, installed: frozenset[str]) -> StartCommand | None:
     The first rule that matches decides, even when it finds no server to run the app with
     (then the answer is None and the caller tells what to add).
     """
-    have = frozenset(_normalize(name) for name in installed)
+    have = frozenset(normalize(name) for name in installed)
     script = _project_script(app_dir)
     if script is not None:
         return script
@@ -85,10 +86,6 @@ def find_start(app_dir: Path, installed: frozenset[str]) -> StartCommand | None:
     if not isinstance(wsgi, _Miss):
         return wsgi
     return _server_script(app_dir)
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _shell(*words: str) -> list[str]:
