@@ -134,10 +134,8 @@ def install_venv(ctx: BuildContext, deps: Dependencies, abi: str, why_version: s
     venv = ctx.layer("venv", launch=True, build=True, cache=True)
     cache = ctx.layer("download-cache", cache=True)
     choices = Choices.from_env(ctx.platform_env)
-    key = cache_key(
-        abi, installer.version, deps.source, choices.text(), *settings_key, *deps.key_files,
-        *sorted(ctx.platform_env.get(n, "") for n in ("BP_PYTHON_INSTALLER",)),
-    )  # fmt: skip
+    key = cache_key(abi, installer.version, deps.source, choices.text(), *settings_key,
+                    *deps.key_files)  # fmt: skip
     for name in deps.unused:
         print(f"pypack/python: {name} is not used: {deps.source} decides the dependencies")
     if venv.reuse_if(key):
