@@ -254,3 +254,55 @@ def test_a_scaffolded_buildpack_builds_an_app_with_pypack_build(home: Home, tmp_
     assert "example/greeter 0.0.1" in built.stdout
     ran = home.pypack("run", "apps/greeter:1")
     assert ran.stdout.endswith("hi from a scaffolded buildpack\n")
+
+
+KPACK_PLATFORM_APIS = ("0.9", "0.8", "0.7")
+"""The Platform APIs kpack's build pods run at, highest first (kpack's build_pod.go)."""
+
+
+def kpack_build_pod_config(image: object) -> dict[str, object]:
+    """What kpack's pod generator reads off a builder image (buildpod/generator.go,
+    fetchBuilderConfig and highestSupportedPlatformAPI), failing where kpack fails."""
+    from pypack.oci.image import Image
+
+    assert isinstance(image, Image)
+    stack_id = image.label("io.buildpacks.stack.id")
+    assert stack_id, "kpack: builder image stack ID label not present"
+    metadata = json.loads(image.label("io.buildpacks.builder.metadata") or "{}")
+    platform = metadata["lifecycle"]["apis"]["platform"]
+    apis = [*platform.get("deprecated", []), *platform.get("supported", [])]
+    chosen = next((api for api in KPACK_PLATFORM_APIS if api in apis), None)
+    assert chosen, f"kpack: unsupported builder platform API versions: {apis}"
+    env = dict(e.split("=", 1) for e in image.config.config.env or [])
+    assert image.config.os == "linux"
+    return {
+        "stack": stack_id,
+        "run_image": metadata["stack"]["runImage"]["image"],
+        "platform_api": chosen,
+        "ids": (int(env["CNB_USER_ID"]), int(env["CNB_GROUP_ID"])),
+    }
+
+
+def test_the_default_builder_and_its_stack_meet_kpacks_contract(home: Home) -> None:
+    """kpack builds with pypack's stack images (ClusterStack: both carry the stack ID) and runs
+    its pods at Platform API 0.9 on a builder like pypack's (deploy/kpack/pypack.yaml)."""
+    from pypack.oci.stores import LayoutImageStore
+    from pypack.pack.home import Home as PypackHome
+    from pypack.pack.images import local_name
+
+    home.pypack("build", "apps/kpack:1", "--path", str(REPO / "samples/python-hello"))
+    store = LayoutImageStore(PypackHome(home.root).images)
+    builder = store.load(local_name("pypack/builder:default"))
+    assert kpack_build_pod_config(builder) == {
+        "stack": "io.pypack.stacks.debian-bookworm",
+        "run_image": "pypack/stacks/debian-bookworm-run:latest",
+        "platform_api": "0.9",
+        "ids": (1000, 1000),
+    }
+    for name in ("build", "run"):
+        stack_image = store.load(local_name(f"pypack/stacks/debian-bookworm-{name}:latest"))
+        assert stack_image is not None
+        assert stack_image.label("io.buildpacks.stack.id") == "io.pypack.stacks.debian-bookworm"
+    run = store.load(local_name("pypack/stacks/debian-bookworm-run:latest"))
+    assert run is not None
+    assert run.label("io.buildpacks.rebasable") == "true"
