@@ -4,6 +4,7 @@ pypack CLI and the lifecycle in a container."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -28,6 +29,7 @@ from pypack.pack.image_python import probe
 from pypack.pack.lifecycle_layer import add_lifecycle
 from pypack.pack.lifecycle_wheels import lifecycle_wheels
 from tests.conftest import require_service, tool
+from tests.steps.simulator import Runner, docker_cli
 
 if TYPE_CHECKING:
     import docker as docker_sdk
@@ -320,3 +322,31 @@ def http_answer(home: Path, image: str) -> bytes:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.fixture
+def builder_in_registry(
+    builder_image: str, registry: str, docker_client: docker_sdk.DockerClient
+) -> str:
+    """The fixture builder pushed to the test registry (the restorer reads it from there)."""
+    from pypack.oci.daemon import DaemonImageStore
+
+    builder = DaemonImageStore(docker_client).load(builder_image)
+    assert builder is not None
+    name = f"{registry}/e2e/deploy-builder:1"
+    RegistryImageStore().save(builder, [name])
+    docker("pull", name)  # the engine's copy of the tag is this session's builder
+    return name
+
+
+def registry_digest(image: str) -> str:
+    done = subprocess.run(
+        [tool("skopeo"), "inspect", "--tls-verify=false", f"docker://{image}"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return str(json.loads(done.stdout)["Digest"])
+
+
+def engine() -> Runner:
+    """The simulator's runner: the docker CLI against the test dockerd."""
+    return docker_cli(require_service("PYPACK_TEST_DOCKER_HOST", "the test dockerd"))

@@ -4,9 +4,7 @@ the registry's (skopeo), and the image runs under docker."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +12,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pypack.oci.stores import RegistryImageStore
-from tests.conftest import require_service, tool
-from tests.e2e.conftest import docker
-from tests.steps.simulator import Runner, docker_cli, load, run_task
+from tests.e2e.conftest import docker, engine, registry_digest
+from tests.steps.simulator import load, run_task
 
 if TYPE_CHECKING:
-    from docker import DockerClient
+    pass
 
 pytestmark = pytest.mark.e2e
 
@@ -37,26 +33,6 @@ def source() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def builder_in_registry(builder_image: str, registry: str, docker_client: DockerClient) -> str:
-    """The fixture builder pushed to the test registry (the restorer reads it from there)."""
-    from pypack.oci.daemon import DaemonImageStore
-
-    builder = DaemonImageStore(docker_client).load(builder_image)
-    assert builder is not None
-    name = f"{registry}/e2e/deploy-builder:1"
-    RegistryImageStore().save(builder, [name])
-    return name
-
-
-def registry_digest(image: str) -> str:
-    done = subprocess.run(
-        [tool("skopeo"), "inspect", "--tls-verify=false", f"docker://{image}"],
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    return str(json.loads(done.stdout)["Digest"])
-
-
 def runs_and_greets(image: str) -> None:
     """The default process runs; the app is the image's working directory (the workspace's
     path in the Task, ``/workspace/source``, where the fixture's process does not look)."""
@@ -65,11 +41,6 @@ def runs_and_greets(image: str) -> None:
     assert ran.stdout.endswith("(served by /layers/e2e_hello/greeting/bin/hello)\n")
     app = docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/cat", image, "hello.txt")
     assert app.stdout == GREETING
-
-
-def engine() -> Runner:
-    """The simulator's runner: the docker CLI against the test dockerd."""
-    return docker_cli(require_service("PYPACK_TEST_DOCKER_HOST", "the test dockerd"))
 
 
 @pytest.mark.parametrize("task", ["pypack-build.yaml", "pypack-build-phases.yaml"])

@@ -18,6 +18,7 @@ from pypack.oci.layout import LayoutStore
 from pypack.oci.models import Descriptor, Index, Platform, RawDocument
 from pypack.oci.registry import RegistryClient
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
+from pypack.oci.streams import reader
 from tests.integration.conftest import tool
 from tests.integration.registries import CountingSession, registry_process
 
@@ -194,3 +195,17 @@ def test_chunked_upload_of_a_stream_with_unknown_digest(registry: str) -> None:
     assert (digest, size) == (sha256_of(content), len(content))
     assert client.head_blob("pypack/chunked", digest) == len(content)
     assert client.read_blob("pypack/chunked", digest) == content
+
+
+def test_a_blob_streamed_from_a_non_file_uploads_in_one_put(registry: str) -> None:
+    """A blob read from another registry is a buffered reader over HTTP chunks, which
+    requests cannot size: it marked the body chunked and sent it unframed beside our
+    Content-Length, and the registry refused it ("invalid byte in chunk length") whenever a
+    build's run image was in another registry than the app."""
+    client = RegistryClient(registry)
+    content = os.urandom(300_000)
+    digest = sha256_of(content)
+    pieces = [content[i : i + 65536] for i in range(0, len(content), 65536)]
+    for size in (len(content), -1):  # -1: the size is not known (the stream is sent chunked)
+        client.upload_blob(f"pypack/streamed{size}", lambda: reader(iter(pieces)), digest, size)
+        assert client.read_blob(f"pypack/streamed{size}", digest) == content

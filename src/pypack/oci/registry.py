@@ -181,7 +181,7 @@ class RegistryClient:
         what: str,
         expect: Iterable[int],
         headers: dict[str, str] | None = None,
-        body: Callable[[], bytes | BinaryIO | Iterator[bytes] | None] | None = None,
+        body: Callable[[], bytes | BinaryIO | KnownLength | Iterator[bytes] | None] | None = None,
         stream: bool = False,
         missing: type[RegistryError] | None = None,
     ) -> requests.Response:
@@ -354,15 +354,18 @@ class RegistryClient:
         self, repository: str, opener: Callable[[], BinaryIO], digest: str, size: int
     ) -> None:
         """Upload a blob of known digest in one PUT, streaming it from ``opener()`` (called
-        again on a retry, so the whole blob is always sent)."""
+        again on a retry, so the whole blob is always sent); ``size`` < 0 if unknown."""
         location = self._start_upload(repository)
         files: list[BinaryIO] = []
 
-        def body() -> BinaryIO:
+        def body() -> KnownLength | BinaryIO:
             for stale in files:
                 stale.close()
             files.append(opener())
-            return files[-1]
+            return KnownLength(files[-1], size) if size >= 0 else files[-1]
+
+        # a negative size is unknown: requests sizes a file, or sends a stream chunked
+        length = {"Content-Length": str(size)} if size >= 0 else {}
 
         try:
             self._request(
@@ -371,7 +374,7 @@ class RegistryClient:
                 scopes=(push_scope(repository),),
                 what=f"upload blob {digest} to {repository}",
                 expect=(201,),
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                headers={"Content-Type": "application/octet-stream", **length},
                 body=body,
             ).close()
         finally:
@@ -483,6 +486,23 @@ class RegistryClient:
 
 def _with_query(url: str, params: dict[str, str]) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+class KnownLength:
+    """A stream of ``size`` bytes that says its length. requests cannot tell the length of a
+    stream that is not a file (a blob read from another registry) and then marks the body
+    chunked while sending it unframed beside our Content-Length; registries refuse that
+    ("invalid byte in chunk length")."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, amount: int = -1) -> bytes:
+        return self._stream.read(amount)
 
 
 def _constant(data: bytes) -> Callable[[], bytes]:
