@@ -69,6 +69,9 @@ write_env() {
     echo "export PYPACK_RUN=$RUN"
     [ -f "$RUN/registry.addr" ] && echo "export PYPACK_TEST_REGISTRY=$(cat "$RUN/registry.addr")"
     alive "$RUN/dockerd.pid" && echo "export PYPACK_TEST_DOCKER_HOST=unix://$RUN/docker.sock"
+    # the containerd dockerd runs, reached directly (its k8s.io namespace is not dockerd's)
+    [ -S "$RUN/docker-exec/containerd/containerd.sock" ] &&
+      echo "export PYPACK_TEST_CONTAINERD=$RUN/docker-exec/containerd/containerd.sock"
     true
   } >"$ENV_FILE"
 }

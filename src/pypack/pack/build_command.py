@@ -16,6 +16,7 @@ from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.app_source import is_app_archive
 from pypack.pack.config import read_config, run_image_mirrors
+from pypack.pack.containerd_load import containerd_options, load_into_containerd
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PlatformImages, layout_target
 from pypack.pack.pull_policy import PULL_POLICIES
@@ -128,6 +129,7 @@ def parse_creation_time(text: str | None) -> int | None:
     is_flag=True,
     help=f"Give buildpacks the host's CA bundle ({DEFAULT_CA_BUNDLE}), for TLS proxies.",
 )
+@containerd_options
 def build(
     image: str,
     app: Path,
@@ -156,6 +158,8 @@ def build(
     uid: int | None,
     gid: int | None,
     host_ca_certs: bool,
+    containerd: str | None,
+    containerd_namespace: str,
 ) -> None:
     """Build IMAGE from the app's source with a builder's buildpacks, without Docker.
 
@@ -170,6 +174,11 @@ def build(
 
     if publish and daemon:
         raise UserError("--publish and --daemon are exclusive; choose where the image goes")
+    if containerd and (publish or daemon or use_docker or image.startswith(LAYOUT_PREFIX)):
+        raise UserError(
+            "--containerd loads the image into containerd from the local store; drop "
+            "--publish, --daemon, --docker or the oci: image"
+        )
     if image.startswith(LAYOUT_PREFIX) and (publish or daemon):
         flag = "--publish" if publish else "--daemon"
         raise UserError(f"{image}: an oci: image goes to that OCI layout; drop {flag}")
@@ -264,3 +273,5 @@ def build(
         return
     result = run_build(request, home, output.say)
     click.echo(f"Successfully built image {image} ({result.digest})")
+    if containerd:
+        load_into_containerd(home, image, containerd, containerd_namespace)

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "builder": "pypack.pack.builder_command:builder",
     "config": "pypack.pack.config:config",
     "buildpack": "pypack.pack.buildpack_command:buildpack",
+    "image": "pypack.pack.containerd_load:image",
     "images": "pypack.pack.run_command:images",
     "inspect": "pypack.pack.image_command:inspect",
     "rebase": "pypack.pack.image_command:rebase",

@@ -231,7 +231,7 @@ ROWS: dict[str, Row] = {
         lambda b, _: _mounted(b.docker, HOST_CA_MOUNT) and b.env_file("SSL_CERT_FILE") is not None,
     ),
 }
-PLATFORM_OPTIONS = {"publish", "daemon", "use_docker"}
+PLATFORM_OPTIONS = {"publish", "daemon", "use_docker", "containerd", "containerd_namespace"}
 """Options that choose the platform: the columns of the table."""
 
 
