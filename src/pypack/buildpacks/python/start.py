@@ -10,6 +10,7 @@ import ast
 import enum
 import shlex
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,16 +242,19 @@ def _module_file(base: Path, dotted: str) -> Path | None:
     return None
 
 
+def _assignments(tree: ast.Module) -> Iterator[tuple[list[ast.expr], ast.expr]]:
+    """(targets, value) of every module-level assignment, annotated or not."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            yield node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            yield [node.target], node.value
+
+
 def _string_assignments(tree: ast.Module) -> dict[str, str]:
     """Module-level ``NAME = "string"`` assignments."""
     found: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
+    for targets, value in _assignments(tree):
         text = _string(value)
         if text is None:
             continue
@@ -345,13 +349,7 @@ def _app_objects(module: _Module) -> list[tuple[str, str]]:
     """(variable, called dotted name) of module-level ``NAME = SomeCall(...)``."""
     imports = _imports(module.tree)
     found: list[tuple[str, str]] = []
-    for node in module.tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
+    for targets, value in _assignments(module.tree):
         if not isinstance(value, ast.Call):
             continue
         called = _called_name(value, imports)
