@@ -14,8 +14,8 @@ import pytest
 from pypack.oci.image import Image
 from pypack.oci.layers import write_layer_file
 from pypack.oci.stores import RegistryImageStore
+from tests.e2e.busybox_stack import Stack, stack
 from tests.e2e.conftest import PYPACK, pypack_env
-from tests.e2e.test_pypack_build import Stack, stack
 
 __all__ = ["stack"]
 

@@ -18,11 +18,14 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypack.errors import PypackError, UserError
 from pypack.oci import mediatypes
-from pypack.oci.layout import LayoutStore
-from pypack.oci.models import Descriptor
+
+if TYPE_CHECKING:
+    from pypack.oci.layout import LayoutStore
+    from pypack.oci.models import Descriptor
 
 DEFAULT_SOCKET = "/run/containerd/containerd.sock"
 DEFAULT_NAMESPACE = "k8s.io"
@@ -52,6 +55,8 @@ def _blob_digests(layout: LayoutStore, descriptor: Descriptor) -> Iterator[str]:
 def write_archive(layout: LayoutStore, name: str, full_name: str, out: io.RawIOBase) -> int:
     """An OCI-layout tar of image ``name`` of ``layout`` to ``out``, the image named
     ``full_name`` in it; the bytes of blobs written."""
+    from pypack.oci.models import Descriptor
+
     descriptor = layout.resolve(name)
     if descriptor is None:
         raise UserError(f"no image {name!r} in the local store; build it or pull it first")

@@ -9,44 +9,47 @@ import os
 import shutil
 import stat
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from pypack.errors import UserError
 from pypack.pack.app_filter import AppFilter
 
 
-def copy_app(source: Path, dest: Path, app_filter: AppFilter) -> int:
-    """Copy the app at ``source`` into ``dest`` through ``app_filter``; return files copied."""
-    copied = 0
+def walk_app(source: Path, app_filter: AppFilter) -> Iterator[tuple[str, Path, bool]]:
+    """The app's kept entries under ``source`` as ``(relative path, path, is a directory)``,
+    directories before what they hold, names in order; a symlink to a directory is an entry,
+    not walked into; sockets, fifos and devices are left out."""
     for root, dirs, files in os.walk(source):
-        # a symlink to a directory is copied as the link, not walked into
         links = [name for name in dirs if os.path.islink(os.path.join(root, name))]
         dirs[:] = [name for name in dirs if name not in links]
-        files = [*files, *links]
         relative_root = os.path.relpath(root, source)
         prefix = "" if relative_root == "." else f"{relative_root}/"
-        kept_dirs = []
-        for name in sorted(dirs):
-            relative = prefix + name
-            if app_filter.skips_dir(relative):
-                continue
-            kept_dirs.append(name)
-            (dest / relative).mkdir(parents=True, exist_ok=True)
-        dirs[:] = kept_dirs
-        for name in sorted(files):
+        dirs[:] = [name for name in sorted(dirs) if not app_filter.skips_dir(prefix + name)]
+        for name in dirs:
+            yield prefix + name, Path(root) / name, True
+        for name in sorted([*files, *links]):
             relative = prefix + name
             if not app_filter.keeps_file(relative):
                 continue
             path = Path(root) / name
             mode = path.lstat().st_mode
-            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-                continue  # sockets, fifos and devices are not app files
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_symlink():
-                target.symlink_to(os.readlink(path))
-            else:
-                shutil.copy2(path, target)
+            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                yield relative, path, False
+
+
+def copy_app(source: Path, dest: Path, app_filter: AppFilter) -> int:
+    """Copy the app at ``source`` into ``dest`` through ``app_filter``; return files copied."""
+    copied = 0
+    for relative, path, is_dir in walk_app(source, app_filter):
+        target = dest / relative
+        if is_dir:
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_symlink():
+            target.symlink_to(os.readlink(path))
+            copied += 1
+        else:
+            shutil.copy2(path, target)
             copied += 1
     if app_filter.include is not None:
         _remove_empty_dirs(dest)

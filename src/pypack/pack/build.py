@@ -34,6 +34,7 @@ from pypack.pack.app_source import copy_app, is_app_archive, unpack_app_archive
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
+from pypack.pack.reuse import REUSE_LABEL, Reuse
 from pypack.pack.rootfs import unpack
 from pypack.pack.run_mirrors import best_run_mirror, registry_of
 from pypack.pack.sandbox import HOST_CA_MOUNT, BwrapRunner, Volume
@@ -98,6 +99,8 @@ class BuildRequest:
     """``--quiet``: buildpack output only when a buildpack fails."""
     project_source: dict[str, Any] | None = None
     """``[source]`` of project-metadata.toml (see :mod:`pypack.pack.project_source`)."""
+    reuse: Reuse | None = None
+    """Whole-build reuse: told what the build made, to skip the next one if nothing changes."""
 
 
 Say = Callable[[str], None]
@@ -289,8 +292,18 @@ def _build_in(
 ) -> SaveResult:
     tree = prepare_work(work, request, uid, gid, say)
     request.images.outputs.update({request.image, request.previous_image or request.image})
-    result = create(daemonless_inputs(request, tree, rootfs, builder, (uid, gid), home, say))
+    inputs = daemonless_inputs(request, tree, rootfs, builder, (uid, gid), home, say)
+    result = create(inputs)
     copy_sbom(tree, request.sbom_dir)
+    if request.reuse is not None:
+        request.reuse.finish(
+            result.digest,
+            result.image_id,
+            request.builder,
+            inputs.run_image,
+            opted_out=(builder.label(REUSE_LABEL) or "").lower() == "false",
+            report=inputs.paths.report,
+        )
     return result
 
 

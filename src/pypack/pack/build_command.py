@@ -6,23 +6,21 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pypack.errors import UserError
-from pypack.oci.auth import Keychain
-from pypack.oci.image import ImageStore
 from pypack.oci.reference import LAYOUT_PREFIX, parse_reference
-from pypack.oci.stores import RegistryImageStore
 from pypack.pack.app_source import is_app_archive
 from pypack.pack.config import read_config, run_image_mirrors
 from pypack.pack.containerd_load import containerd_options, load_into_containerd
 from pypack.pack.home import Home, default_home
-from pypack.pack.images import PlatformImages, layout_target
 from pypack.pack.pull_policy import PULL_POLICIES
-from pypack.pack.sandbox import Volume
-from pypack.spec.project_toml import load_project
-from pypack.spec.warnings import document_warnings
+
+if TYPE_CHECKING:
+    from pypack.oci.image import ImageStore
+    from pypack.pack.reuse import Reuse
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -129,6 +127,11 @@ def parse_creation_time(text: str | None) -> int | None:
     is_flag=True,
     help=f"Give buildpacks the host's CA bundle ({DEFAULT_CA_BUNDLE}), for TLS proxies.",
 )
+@click.option(
+    "--no-reuse",
+    is_flag=True,
+    help="Build even when no input changed since the image was built.",
+)
 @containerd_options
 def build(
     image: str,
@@ -158,6 +161,7 @@ def build(
     uid: int | None,
     gid: int | None,
     host_ca_certs: bool,
+    no_reuse: bool,
     containerd: str | None,
     containerd_namespace: str,
 ) -> None:
@@ -166,12 +170,6 @@ def build(
     The image goes to the local store (see pypack images), to a registry with --publish, into
     the Docker daemon with --daemon, or to an OCI layout when IMAGE is oci:PATH[:TAG].
     """
-    from pypack.lifecycle import log
-    from pypack.pack import output
-    from pypack.pack.build import BuildRequest
-    from pypack.pack.build import build as run_build
-    from pypack.pack.project_source import project_source
-
     if publish and daemon:
         raise UserError("--publish and --daemon are exclusive; choose where the image goes")
     if containerd and (publish or daemon or use_docker or image.startswith(LAYOUT_PREFIX)):
@@ -182,12 +180,121 @@ def build(
     if image.startswith(LAYOUT_PREFIX) and (publish or daemon):
         flag = "--publish" if publish else "--daemon"
         raise UserError(f"{image}: an oci: image goes to that OCI layout; drop {flag}")
+    if no_reuse and use_docker:
+        raise UserError("--no-reuse: --docker builds are never reused; drop --no-reuse")
     if cache_image and not publish:
         raise UserError("--cache-image needs --publish: the cache image lives in a registry")
     if not app.is_dir() and not is_app_archive(app):
         raise UserError(f"--path {app}: not a directory or a zip/jar archive of the app")
     home = Home(default_home())
     project_path = descriptor or app / "project.toml"
+    given_env: dict[str, str] = {}
+    if env_file is not None:
+        given_env.update(read_env_file(env_file))
+    given_env.update(parse_env(text, "--env") for text in envs)
+    defaults = read_config(home)
+    pull_policy = pull_policy or defaults.get("pull-policy", "if-not-present")
+    reuse = None
+    if not (no_reuse or clear_cache or use_docker or sbom_output_dir or creation_time == "now"):
+        reuse = _reuse_for(home, app, project_path, given_env, pull_policy, insecure)
+        record = reuse.check(builder, report_output_dir is not None)
+        if record is not None:
+            click.echo(
+                f"Image {image} is up to date: nothing it is built from changed "
+                "(pypack build --no-reuse builds it again)",
+                err=True,
+            )
+            if report_output_dir is not None and record.report is not None:
+                report_output_dir.mkdir(parents=True, exist_ok=True)
+                (report_output_dir / "report.toml").write_text(record.report)
+            click.echo(f"Successfully built image {image} ({record.digest})")
+            if containerd:
+                load_into_containerd(home, image, containerd, containerd_namespace)
+            return
+    _build_for_real(home, project_path, given_env, pull_policy, reuse)
+
+
+def _reuse_for(
+    home: Home,
+    app: Path,
+    project_path: Path,
+    env: dict[str, str],
+    pull_policy: str,
+    insecure: tuple[str, ...],
+) -> Reuse:
+    """The reuse check of this build: its options from click's context, so every flag added
+    later counts unless it is listed as not changing the image."""
+    from pypack.pack.reuse import Reuse, ReuseInputs
+
+    params = click.get_current_context().params
+    options = {k: _plain(v) for k, v in params.items() if k not in _NOT_IN_IMAGE}
+    options["pull_policy"] = pull_policy
+    content = [DEFAULT_CA_BUNDLE] if params["host_ca_certs"] else []
+    for text in params["buildpacks"]:
+        content += [p for p in (Path(text), app / text) if p.exists()]
+    content += [Path(v.split(":")[0]) for v in params["volumes"] if Path(v.split(":")[0]).exists()]
+    image: str = params["image"]
+    target = "local"
+    if image.startswith(LAYOUT_PREFIX):
+        target = "layout"
+    elif params["publish"] or params["daemon"]:
+        target = "publish" if params["publish"] else "daemon"
+    return Reuse(
+        home,
+        ReuseInputs(
+            image=image,
+            app=app.resolve(),
+            target=target,
+            options=options,
+            env=env,
+            project_file=project_path if project_path.is_file() else None,
+            content_paths=content,
+            tags=list(params["tags"]),
+            pull_policy=pull_policy,
+            insecure=insecure,
+        ),
+    )
+
+
+_NOT_IN_IMAGE = frozenset(
+    ("app", "envs", "env_file", "descriptor", "report_output_dir", "sbom_output_dir",
+     "clear_cache", "no_reuse", "containerd", "containerd_namespace")
+)  # fmt: skip
+"""Flags that do not change the image, or whose content the key holds some other way."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _build_for_real(
+    home: Home,
+    project_path: Path,
+    given_env: dict[str, str],
+    pull_policy: str,
+    reuse: Reuse | None,
+) -> None:
+    """The build itself, with the image, registry and lifecycle code imported now."""
+    from pypack.lifecycle import log
+    from pypack.oci.auth import Keychain
+    from pypack.oci.stores import RegistryImageStore
+    from pypack.pack import output
+    from pypack.pack.build import BuildRequest
+    from pypack.pack.build import build as run_build
+    from pypack.pack.images import PlatformImages, layout_target
+    from pypack.pack.project_source import project_source
+    from pypack.pack.sandbox import Volume
+    from pypack.spec.project_toml import load_project
+    from pypack.spec.warnings import document_warnings
+
+    params = click.get_current_context().params
+    image: str = params["image"]
+    app: Path = params["app"]
+    publish: bool = params["publish"]
+    insecure: tuple[str, ...] = params["insecure"]
+    report_output_dir: Path | None = params["report_output_dir"]
     settings = None
     if project_path.is_file():
         project = load_project(project_path)
@@ -197,11 +304,12 @@ def build(
     env: dict[str, str] = {}
     if settings is not None:
         env.update({e.name: e.value for e in settings.env})
-    if env_file is not None:
-        env.update(read_env_file(env_file))
-    env.update(parse_env(text, "--env") for text in envs)
+    env.update(given_env)
+    if reuse is not None:
+        reuse.begin(settings.include if settings else None, settings.exclude if settings else None)
     defaults = read_config(home)
-    builder = builder or (settings.builder if settings else None) or defaults.get("default-builder")
+    project_builder = settings.builder if settings else None
+    builder = params["builder"] or project_builder or defaults.get("default-builder")
     if not builder:
         from pypack.pack.default_builder import choose_default_builder, ensure_default_builder
 
@@ -209,7 +317,6 @@ def build(
             click.echo(text, err=True)
 
         builder = ensure_default_builder(home, say, choose_default_builder(app, say))
-    pull_policy = pull_policy or defaults.get("pull-policy", "if-not-present")
     keychain = Keychain()
     target: ImageStore | None = None
     if image.startswith(LAYOUT_PREFIX):
@@ -218,7 +325,7 @@ def build(
         parse_reference(image)
         if publish:
             target = RegistryImageStore(keychain, insecure_registries=insecure)
-        elif daemon:
+        elif params["daemon"]:
             from pypack.oci.daemon import DaemonImageStore
 
             target = DaemonImageStore()
@@ -233,28 +340,28 @@ def build(
         target=images,
         images=images,
         env=env,
-        run_image=run_image,
-        tags=list(tags),
-        previous_image=previous_image,
-        cache_dir=cache_dir,
-        clear_cache=clear_cache,
-        network=network != "none",
-        volumes=[Volume.parse(v) for v in volumes],
-        host_ca=DEFAULT_CA_BUNDLE if host_ca_certs else None,
-        creation_time=parse_creation_time(creation_time),
-        default_process=default_process,
+        run_image=params["run_image"],
+        tags=list(params["tags"]),
+        previous_image=params["previous_image"],
+        cache_dir=params["cache_dir"],
+        clear_cache=params["clear_cache"],
+        network=params["network"] != "none",
+        volumes=[Volume.parse(v) for v in params["volumes"]],
+        host_ca=DEFAULT_CA_BUNDLE if params["host_ca_certs"] else None,
+        creation_time=parse_creation_time(params["creation_time"]),
+        default_process=params["default_process"],
         include=settings.include if settings else None,
         exclude=settings.exclude if settings else None,
-        buildpacks=[part for text in buildpacks for part in text.split(",") if part],
+        buildpacks=[part for text in params["buildpacks"] for part in text.split(",") if part],
         project_group=settings.buildpacks if settings else [],
         pre=settings.pre if settings else [],
         post=settings.post if settings else [],
-        uid=uid,
-        gid=gid,
+        uid=params["uid"],
+        gid=params["gid"],
         compress_layers=publish,
-        cache_image=cache_image,
+        cache_image=params["cache_image"],
         report_dir=report_output_dir,
-        sbom_dir=sbom_output_dir,
+        sbom_dir=params["sbom_output_dir"],
         insecure=insecure,
         publish=publish,
         quiet=output.quiet(),
@@ -264,8 +371,9 @@ def build(
             settings.source_url if settings else None,
             app.resolve(),
         ),
+        reuse=reuse,
     )
-    if use_docker:
+    if params["use_docker"]:
         from pypack.pack.docker_build import docker_build
 
         identifier = docker_build(request, home, output.say, publish=publish)
@@ -273,5 +381,5 @@ def build(
         return
     result = run_build(request, home, output.say)
     click.echo(f"Successfully built image {image} ({result.digest})")
-    if containerd:
-        load_into_containerd(home, image, containerd, containerd_namespace)
+    if params["containerd"]:
+        load_into_containerd(home, image, params["containerd"], params["containerd_namespace"])

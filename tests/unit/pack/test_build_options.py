@@ -170,6 +170,12 @@ ROWS: dict[str, Row] = {
         lambda b, _: b.lifecycle.skip_restore,
         lambda b, _: _arg(b.docker, "-skip-restore"),
     ),
+    "no_reuse": Row(
+        ("--no-reuse",),
+        lambda b, _: b.request.reuse is None,
+        lambda b, _: True,
+        refused={"--docker": "--docker builds are never reused"},
+    ),
     "pull_policy": Row(
         ("--pull-policy", "never"),
         lambda b, _: b.request.images.pull_policy == "never",
