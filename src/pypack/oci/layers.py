@@ -14,7 +14,6 @@ import hashlib
 import os
 import stat
 import tarfile
-import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from pypack.oci import mediatypes
+from pypack.oci.deflate import gzip_compressor
 from pypack.oci.digest import file_digest
 
 NORMALIZED_MTIME = 315532801
@@ -56,7 +56,7 @@ class _HashingSink:
         self._out = out
         self._tar_hash = hashlib.sha256()
         self._blob_hash = hashlib.sha256() if compress else self._tar_hash
-        self._zip = zlib.compressobj(level, zlib.DEFLATED, 31) if compress else None
+        self._zip = gzip_compressor(level) if compress else None
         self.compress = compress
         self.size = 0
 
@@ -333,7 +333,7 @@ def gzip_file(source: BinaryIO, out: BinaryIO, *, level: int = GZIP_LEVEL) -> tu
     """Gzip ``source`` into ``out`` the same deterministic way layers are written; return the
     digest and size of what was written."""
     hasher = hashlib.sha256()
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    compressor = gzip_compressor(level)
     size = 0
     while chunk := source.read(_CHUNK):
         data = compressor.compress(chunk)
@@ -351,7 +351,7 @@ T = TypeVar("T")
 
 
 def in_parallel(jobs: Iterable[Callable[[], T]], workers: int | None = None) -> list[T]:
-    """Run independent jobs (layer writes) on threads; zlib and hashlib release the GIL, so
+    """Run independent jobs (layer writes) on threads; deflate and hashlib release the GIL, so
     compression of separate layers overlaps. Results come back in job order."""
     job_list = list(jobs)
     if len(job_list) <= 1:

@@ -16,9 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from pypack.errors import UserError
-from pypack.oci.stores import LayoutImageStore
 from pypack.pack.home import Home
-from pypack.pack.images import local_name
 
 
 @dataclass(frozen=True)
@@ -94,8 +92,9 @@ def ensure_default_builder(
 ) -> str:
     """A default builder's name, building its stack and itself first if they are missing or
     were made from other bundled files (an upgraded pypack)."""
+    from pypack.oci.stores import LayoutImageStore
     from pypack.pack.builder_create import create_builder
-    from pypack.pack.images import PlatformImages
+    from pypack.pack.images import PlatformImages, local_name
     from pypack.pack.stack_build import StackDefinition, build_stack
     from pypack.spec.builder_toml import BuilderConfig
 
