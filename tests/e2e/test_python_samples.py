@@ -282,7 +282,11 @@ def test_the_venv_key_holds_exactly_what_decides_the_venv(
     assert http_answer(home, image).startswith(b"Hello from Flask")
 
 
-def test_binding_credentials_reach_no_byte_of_log_image_or_cache(wheelhouse: Path) -> None:
+def test_binding_credentials_reach_no_byte_of_log_image_or_cache(
+    home: Path, wheelhouse: Path
+) -> None:
+    from pypack.pack.home import Home
+
     server, url = serve(wheelhouse, password=SECRET)
     bindings = Path(tempfile.mkdtemp(prefix="pypack-bindings-", dir="/tmp"))
     bindings.chmod(0o755)  # the build user reads the binding
@@ -291,27 +295,43 @@ def test_binding_credentials_reach_no_byte_of_log_image_or_cache(wheelhouse: Pat
     (binding / "type").write_text("pip\n")
     index = url.replace("//", f"//deploy:{SECRET}@")
     (binding / "pip.conf").write_text(f"[global]\nindex-url = {index}/simple\n")
+    image = "samples/secret:1"
     try:
-        with shared_home("pypack-secret-") as root:
-            built = run_pypack(root, "build", "samples/secret:1", "--path",
-                               str(SAMPLES / "python-pipenv"), "--volume",
-                               f"{binding}:/platform/bindings/index:ro")  # fmt: skip
-            assert "installing from Pipfile.lock with uv" in built.stdout
-            assert "--index-url=http://***@127.0.0.1:" in built.stdout  # the binding's index
-            assert http_answer(root, "samples/secret:1").startswith(ANSWERS["python-pipenv"])
-            log = (built.stdout + built.stderr).encode()
-            assert SECRET.encode() not in log
-            searched = 0
-            for path in root.rglob("*"):
-                if path.is_file() and not path.is_symlink():
-                    data = path.read_bytes()
-                    searched += len(data)
-                    assert SECRET.encode() not in data, path
-            assert searched > 10_000_000  # the store's blobs and the cache were searched
+        built = run_pypack(home, "build", image, "--path", str(SAMPLES / "python-pipenv"),
+                           "--volume", f"{binding}:/platform/bindings/index:ro")  # fmt: skip
+        assert "installing from Pipfile.lock with uv" in built.stdout
+        assert "--index-url=http://***@127.0.0.1:" in built.stdout  # the binding's index
+        assert http_answer(home, image).startswith(ANSWERS["python-pipenv"])
+        log = (built.stdout + built.stderr).encode()
+        assert SECRET.encode() not in log
+        # what this build wrote: the image's blobs, its build cache, the reuse record
+        written = [*image_blobs(home, image), *Home(home).cache_for(image).rglob("*"),
+                   *(home / "reuse").rglob("*")]  # fmt: skip
+        searched = 0
+        for path in written:
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                searched += len(data)
+                assert SECRET.encode() not in data, path
+        assert searched > 10_000_000  # the image's layers and the venv cache were searched
     finally:
         server.shutdown()
         server.server_close()
         shutil.rmtree(bindings, ignore_errors=True)
+
+
+def image_blobs(home: Path, image: str) -> list[Path]:
+    """The files of an image of the home's store: its manifest, config and layers."""
+    from pypack.pack.home import Home
+    from pypack.pack.images import local_name
+
+    layout = Home(home).images
+    descriptor = layout.resolve(local_name(image))
+    assert descriptor is not None
+    manifest = json.loads(layout.read_blob(descriptor.digest))
+    digests = [descriptor.digest, manifest["config"]["digest"]]
+    digests += [layer["digest"] for layer in manifest["layers"]]
+    return [layout.blob_path(d) for d in digests]
 
 
 def test_an_untrusted_index_certificate_is_one_line_with_the_fix(home: Path) -> None:

@@ -22,7 +22,10 @@ from pypack.oci.digest import sha256_of
 class OciModel(BaseModel):
     """Base of the image-spec models: camelCase keys as written, unknown keys kept."""
 
-    model_config = ConfigDict(extra="allow", validate_by_name=True, validate_by_alias=True)
+    # defer_build: schemas are built on first use, not when a command imports the models
+    model_config = ConfigDict(
+        extra="allow", validate_by_name=True, validate_by_alias=True, defer_build=True
+    )
 
     def to_json(self) -> bytes:
         """Canonical bytes for a document pypack authors."""

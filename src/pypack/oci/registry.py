@@ -14,10 +14,9 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlencode, urljoin
-
-import requests
 
 from pypack.errors import ServiceError
 from pypack.oci import mediatypes
@@ -26,10 +25,21 @@ from pypack.oci.digest import CHUNK, DigestMismatch, sha256_of, verified_chunks,
 from pypack.oci.models import RawDocument, media_type_of
 from pypack.oci.reference import is_loopback
 
+if TYPE_CHECKING:
+    import requests
+
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _TIMEOUT = (10, 300)
 USER_AGENT = "pypack"
+
+
+def _requests() -> ModuleType:
+    """requests, imported when a registry is first contacted (it costs a command that has no
+    registry to talk to some 50 ms)."""
+    import requests
+
+    return requests
 
 
 class RegistryError(ServiceError):
@@ -90,7 +100,7 @@ class RegistryClient:
         plain_http = insecure or is_loopback(registry)
         host = "registry-1.docker.io" if registry == "docker.io" else registry
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
-        self._session = session or requests.Session()
+        self._session = session or _requests().Session()
         self._session.headers["User-Agent"] = USER_AGENT
         self._retries = retries
         self._backoff = backoff
@@ -147,7 +157,7 @@ class RegistryClient:
                 answer = self._session.get(
                     f"{realm}?{urlencode(query)}", headers=headers, timeout=_TIMEOUT
                 )
-        except requests.RequestException as exc:
+        except _requests().RequestException as exc:
             raise RegistryError(
                 f"registry {self.registry}: token service {realm} unreachable: {type(exc).__name__}"
             ) from None
@@ -209,7 +219,7 @@ class RegistryClient:
                     timeout=_TIMEOUT,
                     allow_redirects=True,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (_requests().ConnectionError, _requests().Timeout) as exc:
                 if attempt < self._retries:
                     attempt += 1
                     time.sleep(self._backoff * 2 ** (attempt - 1))

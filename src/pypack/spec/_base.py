@@ -60,6 +60,8 @@ class SpecModel(BaseModel):
         extra="allow",
         # No coercion: clear-env = "yes" or manifest-size = "1487" is an error, not a guess.
         strict=True,
+        # Schemas are built on first use: a command pays only for the files it reads.
+        defer_build=True,
     )
 
     key_synonyms: ClassVar[Mapping[str, str]] = {}
