@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from tests.conformance.harness import Workspace
 
 PASS, FAIL = "exit 0", "exit 100"
@@ -276,3 +279,20 @@ def test_detector_refuses_root_and_arguments(ws: Workspace) -> None:
     )
     too_old = ws.run("detector", "-system", "/cnb/system.toml", env={"CNB_PLATFORM_API": "0.14"})
     assert too_old.code == 2  # -system exists only from Platform 0.15
+
+
+def test_the_elements_of_a_group_detect_at_once(ws: Workspace) -> None:
+    """``a`` passes only once ``b`` (after it in the group) has started: one after another, ``a``
+    would give up waiting; output still comes in group order."""
+    marker = f"/tmp/pypack-detect-{uuid.uuid4().hex}"
+    ws.buildpack("a", detect=f"for i in $(seq 100); do [ -e {marker} ] && exit 0; sleep 0.1; done\n"
+                 "exit 100")  # fmt: skip
+    ws.buildpack("b", detect=f"echo 'b ran'\ntouch {marker}\nexit 0")
+    ws.order([[("a", "1.0.0", False), ("b", "1.0.0", False)]])
+    try:
+        result = ws.run("detector", "-log-level=debug")
+    finally:
+        Path(marker).unlink(missing_ok=True)
+    assert result.code == 0, result.text
+    assert ws.group() == ["a@1.0.0", "b@1.0.0"]
+    assert result.out.index("pass: a@1.0.0") < result.out.index("pass: b@1.0.0")

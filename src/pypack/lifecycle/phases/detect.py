@@ -13,12 +13,15 @@ does it: every group of the order starts with the extensions order, whose elemen
 optional; an extension may only provide. Extensions that pass go to ``[[group-extensions]]``;
 a group needs at least one buildpack that passes.
 
-Deviation noted: elements of one group are detected one after another, not in parallel.
+The elements of a group run ``bin/detect`` at once, as the reference's goroutines do (up to
+:data:`DETECT_WORKERS` at a time); their output is shown in group order.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,12 +143,24 @@ class Option:
     optional: bool
 
 
+DETECT_WORKERS = max(4, os.cpu_count() or 1)
+"""How many ``bin/detect`` processes of one group run at once (they mostly wait on files)."""
+
+
+def _done(run: DetectRun) -> Future[DetectRun]:
+    future: Future[DetectRun] = Future()
+    future.set_result(run)
+    return future
+
+
 @dataclass
 class Detector:
     """Runs detection for an order of buildpack groups."""
 
     execution: Execution
-    runs: dict[str, DetectRun] = field(default_factory=dict)
+    runs: dict[str, Future[DetectRun]] = field(default_factory=dict)
+    """Each ``id@version``'s detect run, started once and reused by later groups."""
+    _pool: ThreadPoolExecutor | None = None
 
     @property
     def platform_api(self) -> ApiVersion:
@@ -157,7 +172,15 @@ class Detector:
         """The first passing group and its plan, or :class:`DetectFailed`/:class:`DetectErrored`."""
         if not isinstance(order, DetectOrder):
             order = DetectOrder([list(group) for group in order])
-        return self._detect_order(order.groups(), [], [], optional=False)
+        with ThreadPoolExecutor(DETECT_WORKERS, thread_name_prefix="detect") as pool:
+            self._pool = pool
+            try:
+                return self._detect_order(order.groups(), [], [], optional=False)
+            finally:
+                self._pool = None
+
+    def _run_of(self, element: Element) -> DetectRun:
+        return self.runs[element.run_key].result()
 
     def _detect_order(
         self,
@@ -209,12 +232,15 @@ class Detector:
             if element.run_key in self.runs:
                 continue
             if not optional and not self._targets_match(buildpack):
-                self.runs[element.run_key] = DetectRun(
+                self.runs[element.run_key] = _done(DetectRun(
                     ERROR, error=f"unable to satisfy target os/arch constraints; run image: "
                     f"{self._target_text()}, buildpack: {buildpack.full_name}"
-                )  # fmt: skip
+                ))  # fmt: skip
                 continue
-            self.runs[element.run_key] = self._run(buildpack)
+            if self._pool is None:
+                self.runs[element.run_key] = _done(self._run(buildpack))
+            else:
+                self.runs[element.run_key] = self._pool.submit(self._run, buildpack)
         return self._resolve(done)
 
     def _supports_exec_env(self, buildpack: Buildpack) -> bool:
@@ -283,7 +309,7 @@ class Detector:
 
     def _resolve(self, done: list[Element]) -> Detected:
         for element in done:
-            run = self.runs[element.run_key]
+            run = self._run_of(element)
             show = LOGGER.debug if run.code in (PASS, FAIL) else LOGGER.info
             if run.output:
                 show("======== Output: %s ========", element.key)
@@ -295,7 +321,7 @@ class Detector:
         passed: list[Element] = []
         detected, errored, any_buildpack = True, False, False
         for element in done:
-            run = self.runs[element.run_key]
+            run = self._run_of(element)
             if run.code == PASS:
                 LOGGER.debug("pass: %s", element.key)
                 passed.append(element)
@@ -336,7 +362,7 @@ class Detector:
             return _run_trial(prefix)
         failure: DetectFailed | None = None
         first, rest = remaining[0], remaining[1:]
-        plan = self.runs[first.run_key].plan
+        plan = self._run_of(first).plan
         alternatives = plan.alternatives()
         for number, sections in enumerate(alternatives):
             may_drop = first.optional and (
