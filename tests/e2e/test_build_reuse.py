@@ -163,8 +163,12 @@ def test_layout_registry_and_daemon_targets_are_reused_while_the_image_is_there(
     app = stack.app("targets-app")
     layout = f"oci:{tmp_path / 'layout'}:v1"
     published = f"{registry}/reuse/published:1"
-    targets = ((layout, [], layout), (published, ["--publish"], f"docker://{published}"))
-    for image, flags, where in (*targets, ("reuse/daemon:1", ["--daemon"], None)):
+    targets: list[tuple[str, list[str], str | None]] = [
+        (layout, [], layout),
+        (published, ["--publish"], f"docker://{published}"),
+        ("reuse/daemon:1", ["--daemon"], None),
+    ]
+    for image, flags, where in targets:
         common = [image, "--builder", "test/builder:1", "--path", str(app), *flags]
         first = stack.pypack("build", *common, "--insecure-registry", registry)
         again = stack.pypack("build", *common, "--insecure-registry", registry)
