@@ -11,15 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from pypack.errors import UserError
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILES = (".dockerignore", ".gitignore")
 
 
 def _spec(lines: list[str], source: str) -> pathspec.GitIgnoreSpec:
+    import pathspec  # only an app with filters pays for it
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except (re.error, ValueError) as exc:

@@ -10,7 +10,6 @@ import tomllib
 from typing import Any
 
 import click
-import tomli_w
 
 from pypack.errors import UserError
 from pypack.fsutil import write_atomically
@@ -33,6 +32,8 @@ def _read_document(home: Home) -> dict[str, Any]:
 
 
 def _write_document(home: Home, document: dict[str, Any]) -> None:
+    import tomli_w  # written rarely, read by every build
+
     write_atomically(home.config, tomli_w.dumps(document).encode())
 
 
