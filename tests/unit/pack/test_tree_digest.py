@@ -34,28 +34,29 @@ def _old(path: Path) -> None:
     os.utime(path, ns=(past, past))
 
 
-def test_an_old_unchanged_file_is_not_read_again(tmp_path: Path, hashed: list[Path]) -> None:
-    source = tmp_path / "a.py"
-    source.write_text("x = 1\n")
-    _old(source)
-    index_file = tmp_path / "index.json"
+def _hashed_once(folder: Path, *, old: bool) -> tuple[Path, Path, str]:
+    """A source file hashed into a saved index: (the file, the index file, its digest)."""
+    source = folder / "a.py"
+    source.write_text("x = 1\n")  # mtime: now, as close to the hashing as an editor's save
+    if old:
+        _old(source)
+    index_file = folder / "index.json"
     first = StatIndex(index_file)
     digest = first.digest(source, source.stat())
     first.save()
-    second = StatIndex(index_file)
-    assert second.digest(source, source.stat()) == digest
+    return source, index_file, digest
+
+
+def test_an_old_unchanged_file_is_not_read_again(tmp_path: Path, hashed: list[Path]) -> None:
+    source, index_file, digest = _hashed_once(tmp_path, old=True)
+    assert StatIndex(index_file).digest(source, source.stat()) == digest
     assert hashed == [source]
 
 
 def test_a_file_modified_just_before_it_was_hashed_is_read_again(
     tmp_path: Path, hashed: list[Path]
 ) -> None:
-    source = tmp_path / "a.py"
-    source.write_text("x = 1\n")  # mtime: now, as close to the hashing as an editor's save
-    index_file = tmp_path / "index.json"
-    first = StatIndex(index_file)
-    first.digest(source, source.stat())
-    first.save()
+    source, index_file, _ = _hashed_once(tmp_path, old=False)
     StatIndex(index_file).digest(source, source.stat())
     assert hashed == [source, source]
 
@@ -63,13 +64,7 @@ def test_a_file_modified_just_before_it_was_hashed_is_read_again(
 def test_changed_stat_data_is_read_again_and_a_bad_index_is_ignored(
     tmp_path: Path, hashed: list[Path]
 ) -> None:
-    source = tmp_path / "a.py"
-    source.write_text("x = 1\n")
-    _old(source)
-    index_file = tmp_path / "index.json"
-    first = StatIndex(index_file)
-    before = first.digest(source, source.stat())
-    first.save()
+    source, index_file, before = _hashed_once(tmp_path, old=True)
     source.write_text("x = 2\n")
     _old(source)
     assert StatIndex(index_file).digest(source, source.stat()) != before
