@@ -68,6 +68,7 @@ def _extract(
     written: list[str] = []
     written_set: set[str] = set()
     directories: list[tuple[Path, tarfile.TarInfo]] = []
+    checked: set[str] = set()
     with tarfile.open(fileobj=stream, mode="r|*") as tar:
         for member in _members(tar):
             name = _safe_name(member.name, source)
@@ -77,30 +78,30 @@ def _extract(
                 continue
             parent, base = posixpath.split(name)
             if whiteouts and base.startswith(WHITEOUT_PREFIX):
-                _whiteout(root, parent, base, written_set, source)
+                _whiteout(root, parent, base, written_set, source, checked)
                 continue
-            target = _target(root, name, source)
+            target = _target(root, name, source, checked)
             if member.isdir():
                 _make_dir(target, member)
                 directories.append((target, member))
             elif member.isreg():
-                _replace(target)
+                _replace(target, checked)
                 fileobj = tar.extractfile(member)
                 assert fileobj is not None  # a regular member always has content
                 with open(target, "wb") as out:
                     shutil.copyfileobj(fileobj, out, 1 << 20)
                 os.chmod(target, stat.S_IMODE(member.mode))
             elif member.issym():
-                _replace(target)
+                _replace(target, checked)
                 os.symlink(member.linkname, target)
             elif member.islnk():
-                link_source = _target(root, _safe_name(member.linkname, source), source)
+                link_source = _target(root, _safe_name(member.linkname, source), source, checked)
                 if not link_source.exists() or link_source.is_symlink():
                     raise UnsafeArchive(
                         f"{source}: hard link {name!r} points at {member.linkname!r}, "
                         "which is not a file extracted before it"
                     )
-                _replace(target)
+                _replace(target, checked)
                 os.link(link_source, target)
             else:
                 continue  # devices and fifos need privileges; app images do not need them
@@ -144,12 +145,18 @@ def _safe_name(name: str, source: str) -> str:
     return cleaned
 
 
-def _target(root: Path, name: str, source: str) -> Path:
-    """``root/name``, refusing when any existing parent on the way is a symlink."""
-    current = root
+def _target(root: Path, name: str, source: str, checked: set[str]) -> Path:
+    """``root/name``, refusing when any existing parent on the way is a symlink. ``checked``
+    holds the parents this extraction already found (or made) to be directories: a layer of
+    thousands of files then costs one ``lstat`` per directory, not one per path component."""
     parts = name.split("/")
+    prefix = ""
     for part in parts[:-1]:
-        current = current / part
+        prefix = f"{prefix}/{part}" if prefix else part
+        if prefix in checked:
+            continue
+        current = root / prefix
+        checked.add(prefix)
         try:
             st = os.lstat(current)
         except FileNotFoundError:
@@ -161,17 +168,19 @@ def _target(root: Path, name: str, source: str) -> Path:
             )
         if not stat.S_ISDIR(st.st_mode):
             raise UnsafeArchive(f"{source}: entry {name!r} needs {part!r} to be a directory")
-    return current / parts[-1]
+    return root / name
 
 
-def _replace(target: Path) -> None:
-    """Remove what is at ``target`` (a file, a link, or a directory) so an entry can take it."""
+def _replace(target: Path, checked: set[str]) -> None:
+    """Remove what is at ``target`` (a file, a link, or a directory) so an entry can take it;
+    a directory removed may have been a checked parent, so nothing checked is trusted after."""
     try:
         st = os.lstat(target)
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
         shutil.rmtree(target)
+        checked.clear()
     else:
         target.unlink()
 
@@ -189,17 +198,19 @@ def _make_dir(target: Path, member: tarfile.TarInfo) -> None:
         os.chmod(target, stat.S_IMODE(member.mode) | stat.S_IRWXU)
 
 
-def _whiteout(root: Path, parent: str, base: str, written: set[str], source: str) -> None:
-    directory = _target(root, f"{parent}/x" if parent else "x", source).parent
+def _whiteout(
+    root: Path, parent: str, base: str, written: set[str], source: str, checked: set[str]
+) -> None:
+    directory = _target(root, f"{parent}/x" if parent else "x", source, checked).parent
     if base == OPAQUE_WHITEOUT:
         if not directory.is_dir():
             return
         for child in os.listdir(directory):
             relative = f"{parent}/{child}" if parent else child
             if relative not in written:
-                _replace(directory / child)
+                _replace(directory / child, checked)
         return
     victim = base[len(WHITEOUT_PREFIX) :]
     if victim in ("", ".", "..") or "/" in victim:
         raise UnsafeArchive(f"{source}: whiteout {base!r} names no sibling")
-    _replace(directory / victim)
+    _replace(directory / victim, checked)

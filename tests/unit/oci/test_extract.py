@@ -65,6 +65,20 @@ def test_refuses_writing_through_a_symlink(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+def test_a_directory_checked_then_replaced_by_a_symlink_is_checked_again(tmp_path: Path) -> None:
+    """Parents found to be directories are not looked at again, until an entry replaces one."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    hostile = tar_of(
+        ("file", "dir/first", b"x"),  # dir/ found (made) a directory
+        ("sym", "dir", str(outside)),  # then replaced by a link out
+        ("file", "dir/pwned", b"x"),
+    )
+    with pytest.raises(UnsafeArchive, match="would be written through the symlink 'dir'"):
+        extract_layer(hostile, tmp_path / "root")
+    assert list(outside.iterdir()) == []
+
+
 def test_refuses_writing_through_a_symlink_from_an_earlier_layer(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
