@@ -350,3 +350,16 @@ def registry_digest(image: str) -> str:
 def engine() -> Runner:
     """The simulator's runner: the docker CLI against the test dockerd."""
     return docker_cli(require_service("PYPACK_TEST_DOCKER_HOST", "the test dockerd"))
+
+
+def venv_diff_id(home: Path, image: str) -> str:
+    """The diffID of the pypack/python venv layer of ``image`` in ``home``'s local store."""
+    from pypack.oci.stores import LayoutImageStore
+    from pypack.pack.home import Home
+    from pypack.pack.images import local_name
+
+    found = LayoutImageStore(Home(home).images).load(local_name(image))
+    assert found is not None
+    metadata = json.loads(found.label("io.buildpacks.lifecycle.metadata") or "{}")
+    (python,) = [b for b in metadata["buildpacks"] if b["key"] == "pypack/python"]
+    return str(python["layers"]["venv"]["sha"])

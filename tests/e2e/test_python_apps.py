@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import http_answer, run_pypack, shared_home
+from tests.e2e.conftest import http_answer, run_pypack, shared_home, venv_diff_id
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +34,7 @@ class Home:
         return run_pypack(self.root, *args, check=check)
 
     def venv_diff_id(self, image: str) -> str:
-        from pypack.oci.stores import LayoutImageStore
-        from pypack.pack.home import Home as PypackHome
-        from pypack.pack.images import local_name
-
-        found = LayoutImageStore(PypackHome(self.root).images).load(local_name(image))
-        assert found is not None
-        metadata = json.loads(found.label("io.buildpacks.lifecycle.metadata") or "{}")
-        (python,) = [b for b in metadata["buildpacks"] if b["key"] == "pypack/python"]
-        return str(python["layers"]["venv"]["sha"])
+        return venv_diff_id(self.root, image)
 
 
 @pytest.fixture(scope="module")

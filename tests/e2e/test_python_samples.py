@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from pypack.buildpacks.python.locks import pipfile_lock_requirements, poetry_lock_requirements
-from tests.e2e.conftest import http_answer, run_pypack, shared_home
+from tests.e2e.conftest import http_answer, run_pypack, shared_home, venv_diff_id
 
 pytestmark = pytest.mark.e2e
 
@@ -215,18 +215,6 @@ def test_an_app_asking_for_python_313_gets_the_trixie_builder(
         "(pypack/builder:default), 3.13 (pypack/builder:trixie); ask for one of those, or give "
         "--builder with a stack that has it"
     )
-
-
-def venv_diff_id(home: Path, image: str) -> str:
-    from pypack.oci.stores import LayoutImageStore
-    from pypack.pack.home import Home
-    from pypack.pack.images import local_name
-
-    found = LayoutImageStore(Home(home).images).load(local_name(image))
-    assert found is not None
-    metadata = json.loads(found.label("io.buildpacks.lifecycle.metadata") or "{}")
-    (python,) = [b for b in metadata["buildpacks"] if b["key"] == "pypack/python"]
-    return str(python["layers"]["venv"]["sha"])
 
 
 def test_the_venv_key_holds_exactly_what_decides_the_venv(
