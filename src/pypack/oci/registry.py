@@ -42,6 +42,12 @@ def _requests() -> ModuleType:
     return requests
 
 
+def import_http_stack() -> None:
+    """Import what registry access imports on first use, now: for a process about to become a
+    user that may not be able to read this interpreter's library (a Python under /root)."""
+    _requests()
+
+
 class RegistryError(ServiceError):
     """A registry answered with an error, or could not be reached."""
 

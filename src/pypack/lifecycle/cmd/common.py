@@ -21,6 +21,7 @@ from pypack.lifecycle.log import LOGGER
 from pypack.lifecycle.phases.export import source_date_epoch
 from pypack.lifecycle.phases.generate import needs_extender
 from pypack.lifecycle.runner import BuildpackRunner
+from pypack.oci.registry import import_http_stack
 from pypack.spec.api import SUPPORTED_PLATFORM_APIS, ApiVersion
 
 LAYERS, APP, PLATFORM = "/layers", "/workspace", "/platform"
@@ -165,6 +166,7 @@ def drop_privileges(parsed: Parsed, environ: Mapping[str, str], *owned: Path | N
     """Give the volumes to ``-uid``/``-gid`` and become that user (when started as root)."""
     uid, gid = privileges.cnb_ids(parsed.text("uid"), parsed.text("gid"), dict(environ))
     privileges.ensure_owner(uid, gid, owned)
+    import_http_stack()  # the CNB user may not be able to read this Python's library
     privileges.run_as(uid, gid, keep_docker_socket=parsed.flag("daemon"))
 
 
