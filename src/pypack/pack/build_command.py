@@ -17,6 +17,7 @@ from pypack.pack.config import read_config, run_image_mirrors
 from pypack.pack.containerd_load import containerd_options, load_into_containerd
 from pypack.pack.home import Home, default_home
 from pypack.pack.pull_policy import PULL_POLICIES
+from pypack.pack.sandbox import Volume
 
 if TYPE_CHECKING:
     from pypack.oci.image import ImageStore
@@ -211,7 +212,7 @@ def build(
             if containerd:
                 load_into_containerd(home, image, containerd, containerd_namespace)
             return
-    _build_for_real(home, project_path, given_env, pull_policy, reuse)
+    _build_for_real(home, defaults, project_path, given_env, pull_policy, reuse)
 
 
 def _reuse_for(
@@ -232,7 +233,7 @@ def _reuse_for(
     content = [DEFAULT_CA_BUNDLE] if params["host_ca_certs"] else []
     for text in params["buildpacks"]:
         content += [p for p in (Path(text), app / text) if p.exists()]
-    content += [Path(v.split(":")[0]) for v in params["volumes"] if Path(v.split(":")[0]).exists()]
+    content += [v.host for v in map(Volume.parse, params["volumes"]) if v.host.exists()]
     image: str = params["image"]
     target = "local"
     if image.startswith(LAYOUT_PREFIX):
@@ -271,6 +272,7 @@ def _plain(value: Any) -> Any:
 
 def _build_for_real(
     home: Home,
+    defaults: dict[str, str],
     project_path: Path,
     given_env: dict[str, str],
     pull_policy: str,
@@ -285,7 +287,6 @@ def _build_for_real(
     from pypack.pack.build import build as run_build
     from pypack.pack.images import PlatformImages, layout_target
     from pypack.pack.project_source import project_source
-    from pypack.pack.sandbox import Volume
     from pypack.spec.project_toml import load_project
     from pypack.spec.warnings import document_warnings
 
@@ -307,7 +308,6 @@ def _build_for_real(
     env.update(given_env)
     if reuse is not None:
         reuse.begin(settings.include if settings else None, settings.exclude if settings else None)
-    defaults = read_config(home)
     project_builder = settings.builder if settings else None
     builder = params["builder"] or project_builder or defaults.get("default-builder")
     if not builder:
