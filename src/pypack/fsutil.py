@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+"""The suffix of :func:`write_atomically`'s temporary files (``.<name>.<random>.tmp``)."""
 
 
 @contextlib.contextmanager
@@ -18,9 +23,78 @@ def work_directory(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     on Ctrl-C (KeyboardInterrupt) alike."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
-        yield path
+        with claimed(path):
+            yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claimed(path: Path) -> Iterator[None]:
+    """Hold an ``flock`` on the file or directory ``path`` while the block runs: the mark of a
+    live writer. A process killed mid-write loses its locks with its descriptors, so what it
+    left behind is :func:`abandoned` (while a slow writer's file is not, however old)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def claim(fd: int) -> None:
+    """Mark an open file as being written by this process (see :func:`claimed`)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def abandoned(path: Path) -> bool:
+    """True when ``path`` exists and no live process holds it :func:`claimed`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+SWEEP_GRACE = 1.0
+"""Seconds a leftover must be untouched before it is removed: a writer claims its file right
+after creating it, so one unclaimed for this long belongs to a process that is gone."""
+
+
+def remove_if_stale(path: Path, grace: float = SWEEP_GRACE) -> bool:
+    """Remove the file or directory ``path`` when it is :func:`abandoned` and untouched for
+    ``grace`` seconds; True if it was removed."""
+    try:
+        if time.time() - path.lstat().st_mtime < grace or not abandoned(path):
+            return False
+    except FileNotFoundError:
+        return False
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+    return True
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the exclusive ``flock`` of ``lock_file`` (created if missing) while the block runs;
+    when another process holds it, call ``on_wait`` once, then wait for it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> None:
@@ -40,8 +114,9 @@ def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> No
         old = None
     if old is not None and not stat.S_ISREG(old.st_mode):
         old = None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
+        claim(fd)
         with os.fdopen(fd, "wb") as out:
             if old is None:
                 os.fchmod(out.fileno(), 0o666 & ~current_umask())

@@ -4,7 +4,8 @@ Volume layout (the reference lifecycle's): ``<cache>/committed/sha256:<hex>.tar`
 layer tars) and ``<cache>/committed/io.buildpacks.lifecycle.cache.metadata``. An export writes
 into ``staging/``, hard-linking unchanged layers from ``committed/``, then swaps: ``committed``
 → ``committed-backup``, ``staging`` → ``committed``, backup removed; a failed swap rolls back. A
-killed export leaves ``committed/`` as it was.
+killed export leaves ``committed/`` as it was, or, killed between the two renames, the backup
+that :meth:`VolumeCache.recover` makes current again.
 
 An image cache is an image of the cache layers with the metadata as a label.
 """
@@ -66,6 +67,10 @@ class Cache(Protocol):
         """Make the new cache the current one."""
         ...
 
+    def discard(self) -> None:
+        """Drop the new cache (its export failed); the current one stays."""
+        ...
+
 
 class VolumeCache:
     """A cache in a directory (``-cache-dir``)."""
@@ -75,11 +80,25 @@ class VolumeCache:
         self.committed = root / "committed"
         self.staging = root / "staging"
         self.backup = root / "committed-backup"
+        self.lock_path = root / ".pypack.lock"
+        """What a platform locks while a build uses the cache (the lifecycle takes no lock)."""
 
     def _tar(self, directory: Path, diff_id: str) -> Path:
         return directory / f"{diff_id}.tar"
 
+    def recover(self) -> None:
+        """Finish a swap a killed export left half done: a backup without ``committed/`` is
+        the current cache (the kill came between the two renames); a backup beside it, and a
+        staging directory, are leftovers. Only one writer may use the cache meanwhile."""
+        if self.backup.is_dir():
+            if not self.committed.exists():
+                os.rename(self.backup, self.committed)
+            else:
+                shutil.rmtree(self.backup, ignore_errors=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
     def metadata(self) -> CacheMetadata:
+        self.recover()  # the first thing the restorer and the exporter read
         path = self.committed / METADATA_FILE
         if not path.is_file():
             return CacheMetadata()
@@ -132,6 +151,9 @@ class VolumeCache:
             raise
         shutil.rmtree(self.backup, ignore_errors=True)
 
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
 
 def _file_chunks(handle: BinaryIO) -> Iterator[bytes]:
     with handle:
@@ -182,6 +204,9 @@ class ImageCache:
         current = self._image()
         if current is not None:
             self._new.reuse_layer(diff_id, current)
+
+    def discard(self) -> None:
+        self._new = None
 
     def commit(self, metadata: CacheMetadata) -> None:
         assert self._new is not None, "start() first"

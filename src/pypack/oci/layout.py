@@ -11,27 +11,52 @@ the old index. Blobs no image refers to are removed by :meth:`LayoutStore.gc`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from pypack.errors import PypackError
-from pypack.fsutil import write_atomically
+from pypack.fsutil import (
+    SWEEP_GRACE,
+    TEMP_SUFFIX,
+    abandoned,
+    claim,
+    exclusive,
+    remove_if_stale,
+    write_atomically,
+)
 from pypack.oci import mediatypes
 from pypack.oci.digest import CHUNK, DigestMismatch, hex_of, sha256_of, verify
 from pypack.oci.models import Descriptor, ImageLayout, Index, RawDocument, media_type_of
 
 REF_NAME = "org.opencontainers.image.ref.name"
-_LOCK_FILE = ".pypack.lock"
+LOCK_FILE = ".pypack.lock"
+INCOMING_PREFIX = ".incoming-"
+"""Blobs being written are ``blobs/sha256/.incoming-*`` until they are checked and renamed."""
 
 
 class LayoutError(PypackError):
     """The layout directory is unusable (not a layout, or a referenced blob is missing)."""
+
+
+@dataclass
+class LayoutCheck:
+    """What :meth:`LayoutStore.check` found."""
+
+    images: int = 0
+    blobs: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    """Damage: an unreadable index, a blob an image needs missing or not matching its digest."""
+    leftovers: list[Path] = field(default_factory=list)
+    """Temporary files of killed writers (harmless; :meth:`LayoutStore.sweep` removes them)."""
+    unreferenced: list[str] = field(default_factory=list)
+    """Blobs no image reaches (harmless; ``gc`` removes them)."""
 
 
 class LayoutStore:
@@ -66,12 +91,8 @@ class LayoutStore:
     def locked(self) -> Iterator[None]:
         """Hold the layout's write lock (an ``flock`` shared with other pypack processes)."""
         self.init()
-        with open(self.root / _LOCK_FILE, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive(self.root / LOCK_FILE):
+            yield
 
     # --- blobs -------------------------------------------------------------------------------
 
@@ -107,9 +128,10 @@ class LayoutStore:
         """Copy ``stream`` into a blob, checking it against ``digest`` when given; return the
         digest and size. Memory use does not depend on the blob's size."""
         self.init()
-        fd, tmp_name = tempfile.mkstemp(dir=self._blobs, prefix=".incoming-")
+        fd, tmp_name = tempfile.mkstemp(dir=self._blobs, prefix=INCOMING_PREFIX)
         tmp = Path(tmp_name)
         try:
+            claim(fd)
             hasher = hashlib.sha256()
             size = 0
             with os.fdopen(fd, "wb") as out:
@@ -138,14 +160,6 @@ class LayoutStore:
             with open(path, "rb") as source:
                 self.put_stream(source, digest)
             path.unlink()
-
-    def new_blob_file(self) -> Path:
-        """A temporary file inside the blob directory, for writing a blob before it has a
-        digest; hand it to :meth:`adopt_file` when done."""
-        self.init()
-        fd, name = tempfile.mkstemp(dir=self._blobs, prefix=".writing-")
-        os.close(fd)
-        return Path(name)
 
     # --- images ------------------------------------------------------------------------------
 
@@ -236,6 +250,96 @@ class LayoutStore:
             manifest = self.read_document(descriptor).manifest()
             reachable.add(manifest.config.digest)
             reachable.update(layer.digest for layer in manifest.layers)
+
+    # --- health ------------------------------------------------------------------------------
+
+    def check(self) -> LayoutCheck:
+        """Read every blob an image of the index reaches and check it against its digest; list
+        what writers killed mid-write left (temporary files no live process holds) and the
+        blobs no image reaches."""
+        result = LayoutCheck()
+        if not self.exists():
+            return result
+        try:
+            descriptors = self.descriptors()
+        except LayoutError as exc:
+            result.problems.append(str(exc))
+            return result
+        reachable: set[str] = set()
+        for descriptor in descriptors:
+            name = (descriptor.annotations or {}).get(REF_NAME) or descriptor.digest
+            result.images += 1
+            self._check_tree(descriptor, name, reachable, result, top=True)
+        result.leftovers = self._leftovers()
+        result.unreferenced = sorted(
+            f"sha256:{path.name}"
+            for path in self._blobs.iterdir()
+            if not path.name.startswith(".") and f"sha256:{path.name}" not in reachable
+        )
+        return result
+
+    def _check_tree(
+        self,
+        descriptor: Descriptor,
+        name: str,
+        reachable: set[str],
+        result: LayoutCheck,
+        *,
+        top: bool,
+    ) -> None:
+        if descriptor.digest in reachable:
+            return
+        reachable.add(descriptor.digest)
+        if not self.has_blob(descriptor.digest):
+            if top:  # an index's other platforms may be described and not stored
+                result.problems.append(
+                    f"{self.root}: image {name}: manifest {descriptor.digest} is missing"
+                )
+            return
+        if not self._check_blob(descriptor.digest, name, "manifest", result):
+            return
+        document = self.read_document(descriptor)
+        if mediatypes.is_index(document.media_type):
+            for child in document.index().manifests:
+                self._check_tree(child, name, reachable, result, top=False)
+            return
+        manifest = document.manifest()
+        parts = [("config", manifest.config.digest)]
+        parts += [("layer", layer.digest) for layer in manifest.layers]
+        for what, digest in parts:
+            if digest in reachable:
+                continue
+            reachable.add(digest)
+            if not self.has_blob(digest):
+                result.problems.append(f"{self.root}: image {name}: {what} {digest} is missing")
+            else:
+                self._check_blob(digest, name, what, result)
+
+    def _check_blob(self, digest: str, name: str, what: str, result: LayoutCheck) -> bool:
+        hasher = hashlib.sha256()
+        with self.open_blob(digest) as blob:
+            while chunk := blob.read(CHUNK):
+                hasher.update(chunk)
+                result.bytes += len(chunk)
+        result.blobs += 1
+        if "sha256:" + hasher.hexdigest() != digest:
+            result.problems.append(
+                f"{self.root}: image {name}: {what} {digest} does not match its digest"
+            )
+            return False
+        return True
+
+    def _leftovers(self) -> list[Path]:
+        candidates = [p for p in self.root.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+        candidates += [p for p in self._blobs.iterdir() if p.name.startswith(".")]
+        return sorted(p for p in candidates if abandoned(p))
+
+    def sweep(self, grace: float = SWEEP_GRACE) -> list[Path]:
+        """Remove the temporary files writers killed mid-write left (untouched for ``grace``
+        seconds and held by no live process); return them."""
+        if not self.exists():
+            return []
+        return [path for path in self._leftovers() if remove_if_stale(path, grace)]
 
     def remove(self) -> None:
         """Delete the whole layout directory."""

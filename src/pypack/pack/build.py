@@ -13,13 +13,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pypack.errors import UserError
-from pypack.fsutil import work_directory
+from pypack.fsutil import exclusive, work_directory
 from pypack.lifecycle.cache import Cache, ImageCache, VolumeCache
 from pypack.lifecycle.creator import CreatorInputs, LifecyclePaths, create
 from pypack.lifecycle.images import ImageAccess
@@ -32,6 +32,7 @@ from pypack.oci.registry import RegistryError
 from pypack.pack.app_filter import AppFilter
 from pypack.pack.app_source import copy_app, is_app_archive, unpack_app_archive
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
+from pypack.pack.health import sweep
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.reuse import REUSE_LABEL, Reuse
@@ -188,8 +189,27 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
             raise UserError(
                 f"builder {request.builder!r} has no /cnb/order.toml; it is not a CNB builder"
             )
-    with build_directory(home, "build-") as work:
-        return _build_in(work, rootfs, builder, uid, gid, request, home, say)
+    try:
+        with build_directory(home, "build-") as work:
+            return _build_in(work, rootfs, builder, uid, gid, request, home, say)
+    finally:
+        with suppress(OSError):  # cleaning up must not hide how the build ended
+            sweep(home)
+
+
+@contextmanager
+def cache_in_use(cache: Cache | None, say: Say) -> Iterator[None]:
+    """Hold a volume cache for one build: a second build of the same image waits (saying so)
+    rather than writing the same cache at the same time."""
+    if not isinstance(cache, VolumeCache):
+        yield
+        return
+
+    def waiting() -> None:
+        say(f"Waiting for another build that is using the cache {cache.root}")
+
+    with exclusive(cache.lock_path, on_wait=waiting):
+        yield
 
 
 @contextmanager
@@ -293,7 +313,8 @@ def _build_in(
     tree = prepare_work(work, request, uid, gid, say)
     request.images.outputs.update({request.image, request.previous_image or request.image})
     inputs = daemonless_inputs(request, tree, rootfs, builder, (uid, gid), home, say)
-    result = create(inputs)
+    with cache_in_use(inputs.cache, say):
+        result = create(inputs)
     copy_sbom(tree, request.sbom_dir)
     if request.reuse is not None:
         request.reuse.finish(

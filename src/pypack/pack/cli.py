@@ -6,6 +6,7 @@ little to do (``pypack --version``) starts fast.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import sys
@@ -21,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "build": "pypack.pack.build_command:build",
     "builder": "pypack.pack.builder_command:builder",
     "config": "pypack.pack.config:config",
+    "doctor": "pypack.pack.doctor:doctor",
     "buildpack": "pypack.pack.buildpack_command:buildpack",
     "image": "pypack.pack.containerd_load:image",
     "images": "pypack.pack.run_command:images",
@@ -62,6 +64,23 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     )
 
 
+_OS_ERROR_FIXES = {
+    errno.ENOSPC: "free some space there and run the command again",
+    errno.EDQUOT: "free some space there (or raise the quota) and run the command again",
+    errno.EROFS: "the file system is read-only; point PYPACK_HOME (or the path given) elsewhere",
+    errno.EACCES: "check the permissions of that path",
+}
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an operating-system error: the path, what went wrong and, where there is
+    one, the fix."""
+    where = f"{error.filename}: " if error.filename else ""
+    line = f"{where}{error.strerror or error}"
+    fix = _OS_ERROR_FIXES.get(error.errno or 0)
+    return f"{line}; {fix}" if fix else line
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; a :class:`PypackError` becomes one line on stderr and its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -73,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             logging.getLogger("pypack").exception("traceback")
         click.echo(f"ERROR: {error}", err=True)
         sys.exit(error.exit_code)
+    except OSError as error:  # the machine's, not pypack's: a full disk, a read-only file system
+        if verbose:
+            logging.getLogger("pypack").exception("traceback")
+        click.echo(f"ERROR: {os_error_line(error)}", err=True)
+        sys.exit(ExitCode.GENERIC)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(ExitCode.GENERIC)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pypack import __version__
 from pypack.errors import PypackError
+from pypack.fsutil import write_atomically
 from pypack.oci.reference import LAYOUT_PREFIX, parse_layout_reference, parse_reference
 from pypack.pack.app_filter import AppFilter
 from pypack.pack.app_source import is_app_archive, walk_app
@@ -265,7 +265,4 @@ class Reuse:
             report=report.read_text() if report is not None and report.is_file() else None,
         )
         document = json.dumps({"version": _RECORD_VERSION, **asdict(record)}, indent=1)
-        self.record_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.record_path.with_name(f".{self.record_path.name}.{os.getpid()}")
-        temporary.write_text(document)
-        os.replace(temporary, self.record_path)
+        write_atomically(self.record_path, document.encode())

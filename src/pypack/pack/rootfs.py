@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from pypack.fsutil import claimed
 from pypack.oci.digest import hex_of
 from pypack.oci.extract import extract_layer
 from pypack.oci.image import Image
@@ -18,6 +19,8 @@ from pypack.oci.progress import counting, short, tracked
 
 MOUNT_POINTS = ("workspace", "layers", "platform", "tmp", "proc", "dev")
 _COMPLETE = ".pypack-complete"
+PARTIAL_MARK = ".partial-"
+"""Unpacks in progress are ``.<key>.partial-<pid>`` until complete."""
 
 
 def unpack(image: Image, cache_root: Path) -> Path:
@@ -27,28 +30,31 @@ def unpack(image: Image, cache_root: Path) -> Path:
     if (target / _COMPLETE).exists():
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
-    partial = cache_root / f".{key}.partial-{os.getpid()}"
+    partial = cache_root / f".{key}{PARTIAL_MARK}{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
-        count = len(image.layers)
-        for number, layer in enumerate(image.layers, start=1):
-            where = f"{image.name or 'image'} layer {number}"
-            item = f"layer {number}/{count} {short(layer.digest)}"
-            with (
-                tracked("Unpacking", image.name or "image", item, layer.descriptor.size) as advance,
-                layer.open() as blob,
-            ):
-                extract_layer(counting(blob, advance), partial, source=where)
-        for name in MOUNT_POINTS:
-            (partial / name).mkdir(exist_ok=True)
-        os.chmod(partial, 0o755)
-        (partial / _COMPLETE).touch()
-        try:
-            partial.rename(target)
-        except OSError:  # another build unpacked it meanwhile
-            if not (target / _COMPLETE).exists():
-                raise
+        with claimed(partial):
+            count = len(image.layers)
+            for number, layer in enumerate(image.layers, start=1):
+                where = f"{image.name or 'image'} layer {number}"
+                item = f"layer {number}/{count} {short(layer.digest)}"
+                with (
+                    tracked(
+                        "Unpacking", image.name or "image", item, layer.descriptor.size
+                    ) as advance,
+                    layer.open() as blob,
+                ):
+                    extract_layer(counting(blob, advance), partial, source=where)
+            for name in MOUNT_POINTS:
+                (partial / name).mkdir(exist_ok=True)
+            os.chmod(partial, 0o755)
+            (partial / _COMPLETE).touch()
+            try:
+                partial.rename(target)
+            except OSError:  # another build unpacked it meanwhile
+                if not (target / _COMPLETE).exists():
+                    raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return target

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from pypack.fsutil import write_atomically
+
 TRUST_AFTER_NS = 2_000_000_000
 """How much older than its hashing a file's mtime must be for its stat data to be trusted."""
 
@@ -62,10 +64,8 @@ class StatIndex:
 
     def save(self) -> None:
         """Write the entries used since this index was read (others are dropped)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps({"version": _INDEX_VERSION, "entries": self._new}))
-        os.replace(temporary, self.path)
+        document = json.dumps({"version": _INDEX_VERSION, "entries": self._new})
+        write_atomically(self.path, document.encode())
 
 
 def tree_digest(entries: Iterable[tuple[str, Path, bool]], index: StatIndex) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from pypack.oci.digest import DigestMismatch, sha256_of
 from pypack.oci.image import Image
-from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.oci.layers import write_layer_file
 from pypack.oci.layout import REF_NAME, LayoutError, LayoutStore
 from pypack.oci.stores import LayoutImageStore
 
@@ -117,18 +117,6 @@ def test_concurrent_writers_never_lose_a_name(tmp_path: Path) -> None:
         assert process.exitcode == 0
     names = LayoutStore(root).names()
     assert sorted(names) == sorted(f"w{w}-{i}" for w in range(4) for i in range(15))
-
-
-def test_writer_into_layout_directly(tmp_path: Path) -> None:
-    layout = LayoutStore(tmp_path / "store")
-    path = layout.new_blob_file()
-    with open(path, "wb") as out:
-        writer = LayerWriter(out, compress=True)
-        writer.add_bytes("x", b"x")
-        info = writer.close()
-    layout.adopt_file(path, info.digest)
-    assert layout.has_blob(info.digest)
-    assert not path.exists()
 
 
 def test_unchanged_image_keeps_its_digest_when_copied(tmp_path: Path) -> None:

@@ -423,6 +423,7 @@ class Exporter:
         try:
             self._export_cache(cache)
         except (PypackError, OSError) as exc:
+            cache.discard()
             LOGGER.warning("Failed to export cache: %s", exc)
 
     def _export_cache(self, cache: Cache) -> None:
