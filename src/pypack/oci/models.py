@@ -187,19 +187,21 @@ class RawDocument:
         return Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.raw))
 
 
-def parse_config(raw: bytes, digest: str) -> ImageConfig:
-    """Parse an image config blob."""
-    return _parse(ImageConfig, raw, digest)
+def parse_config(raw: bytes, digest: str, image: str | None = None) -> ImageConfig:
+    """Parse an image config blob (of ``image``, named in the error if given)."""
+    return _parse(ImageConfig, raw, f"{image}: config {digest}" if image else digest)
 
 
-def _parse(model: type[M], raw: bytes, digest: str) -> M:
+def _parse(model: type[M], raw: bytes, what: str) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
+        at = f" at {where}" if where else ""
         raise MalformedDocument(
-            f"{digest}: not a valid {model.__name__}: {where}: {first['msg']}"
+            f"{what}: not a valid {model.__name__}{at}: {first['msg']}; "
+            "the image is broken: build or push it again"
         ) from None
 
 

@@ -68,8 +68,8 @@ class LayoutImageStore:
             return None
         manifest = document.manifest()
         raw_config = self.layout.read_blob(manifest.config.digest)
-        config = parse_config(raw_config, manifest.config.digest)
         where = f"oci:{self.layout.root}:{name}"
+        config = parse_config(raw_config, manifest.config.digest, where)
         layers = _layers(manifest, config, self.layout, f"oci:{self.layout.root}", where)
         source = (_config_document(manifest, raw_config), document)
         return Image(config, layers, name=name, digest=document.digest, source=source)
@@ -154,7 +154,7 @@ class RegistryImageStore:
             document = client.get_manifest(ref.repository, chosen.digest)
         manifest = document.manifest()
         raw_config = client.read_blob(ref.repository, manifest.config.digest)
-        config = parse_config(raw_config, manifest.config.digest)
+        config = parse_config(raw_config, manifest.config.digest, str(ref))
         blobs = _RegistryBlobs(client, ref.repository)
         layers = _layers(manifest, config, blobs, ref.name, str(ref))
         source = (_config_document(manifest, raw_config), document)

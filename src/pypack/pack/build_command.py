@@ -185,9 +185,12 @@ def build(
         raise UserError("--no-reuse: --docker builds are never reused; drop --no-reuse")
     if cache_image and not publish:
         raise UserError("--cache-image needs --publish: the cache image lives in a registry")
+    _check_references(image, tags, run_image, previous_image, cache_image)
     if not app.is_dir() and not is_app_archive(app):
         raise UserError(f"--path {app}: not a directory or a zip/jar archive of the app")
     home = Home(default_home())
+    if descriptor is not None and not descriptor.is_file():
+        raise UserError(f"--descriptor {descriptor}: no such file; give the path of a project.toml")
     project_path = descriptor or app / "project.toml"
     given_env: dict[str, str] = {}
     if env_file is not None:
@@ -213,6 +216,28 @@ def build(
                 load_into_containerd(home, image, containerd, containerd_namespace)
             return
     _build_for_real(home, defaults, project_path, given_env, pull_policy, reuse)
+
+
+def _check_references(
+    image: str,
+    tags: tuple[str, ...],
+    run_image: str | None,
+    previous_image: str | None,
+    cache_image: str | None,
+) -> None:
+    """Every image reference the build was given parses, before anything is built."""
+    from pypack.oci.reference import InvalidReference
+
+    given: list[tuple[str, str | None]] = [("", image), *(("--tag", t) for t in tags)]
+    given += [("--run-image", run_image), ("--previous-image", previous_image)]
+    given += [("--cache-image", cache_image)]
+    for flag, text in given:
+        if text is None or (not flag and text.startswith(LAYOUT_PREFIX)):
+            continue
+        try:
+            parse_reference(text)
+        except InvalidReference as exc:
+            raise UserError(f"{flag} {text}: {exc}" if flag else str(exc)) from None
 
 
 def _reuse_for(

@@ -27,6 +27,7 @@ from pypack.errors import UserError
 from pypack.fsutil import relative_to_cwd, work_directory
 from pypack.oci.image import Image, ImageStore, SaveResult
 from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.oci.reference import InvalidReference, parse_reference
 from pypack.pack.builder_extensions import add_extensions, fetch_extensions, pin_extension_order
 from pypack.pack.buildpackage import PackagedBuildpack, dependency_buildpacks
 from pypack.pack.image_python import probe
@@ -159,6 +160,21 @@ def create_builder(
         )
 
 
+def _check_references(config: BuilderConfig, config_name: str) -> None:
+    """Each image the configuration names is a reference, before anything is fetched."""
+    keyed = [("build.image", config.build_image)]
+    for run in config.run_images:
+        keyed += [
+            ("run.images", run.image),
+            *(("run.images.mirrors", m) for m in run.mirrors or []),
+        ]
+    for key, text in keyed:
+        try:
+            parse_reference(text)
+        except InvalidReference as exc:
+            raise UserError(f"{config_name}: {key}: {exc}") from None
+
+
 def _create(
     config: BuilderConfig,
     config_dir: Path,
@@ -171,6 +187,7 @@ def _create(
     scratch: Path,
     config_name: str,
 ) -> SaveResult:
+    _check_references(config, config_name)
     build_image = load(config.build_image)
     if build_image is None:
         raise UserError(

@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import field_validator, model_validator
 
 from pypack.spec._base import Document, KeyedValueError, SpecModel
-from pypack.spec.module import ModuleMeta, OrderGroup
+from pypack.spec.module import ModuleMeta, OrderGroup, env_file_name
 from pypack.spec.run_toml import RunImageEntry
 from pypack.spec.system_toml import System
 from pypack.spec.targets import Target
@@ -86,9 +86,7 @@ class BuildEnv(SpecModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value or "/" in value or "=" in value or value.startswith("."):
-            raise ValueError(f"{value!r} is not a valid environment variable name")
-        return value
+        return env_file_name(value)
 
     @model_validator(mode="after")
     def _delim_for_append(self) -> BuildEnv:
@@ -140,6 +138,8 @@ class BuilderConfig(Document):
         runs = self.run.images if self.run else []
         if not runs and not (stack.run_image and stack.id):
             raise KeyedValueError("run.images", "required: add [[run.images]] with an image")
+        if any(not run.image for run in runs):
+            raise KeyedValueError("run.images", "an image is empty: give an image reference")
         if runs and stack.run_image and runs[0].image != stack.run_image:
             raise KeyedValueError("run.images", "the first image does not match stack.run-image")
         return self

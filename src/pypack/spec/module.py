@@ -37,6 +37,14 @@ class ProjectLicense(License):
         return self
 
 
+def env_file_name(value: str) -> str:
+    """An env var name that is written as a file (``/platform/env/<name>``,
+    ``/cnb/build-config/env/<name>``): not empty, no ``/`` or ``=``, no leading dot."""
+    if not value or "/" in value or "=" in value or value.startswith("."):
+        raise ValueError(f"{value!r} is not a valid environment variable name")
+    return value
+
+
 def exec_env_names(value: Any) -> Any:
     """Accept ``exec-env`` as the reference lifecycle and pack write it (``["production"]``)
     and as the spec writes it (``[{name = "production"}]``); keep the list of names."""

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from pypack.errors import SpecError
 from pypack.spec._base import Document, FreeForm, SpecModel, read_toml_file
-from pypack.spec.module import ProjectLicense, exec_env_names
+from pypack.spec.module import ProjectLicense, env_file_name, exec_env_names
 
 _SCHEMAS = ("0.1", "0.2", "0.3")
 
@@ -73,6 +73,11 @@ class EnvVar(_Open):
     name: str
     value: str = ""
     exec_env: list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_file_name(value)
 
 
 class Group(_Open):

@@ -203,10 +203,13 @@ class Exporter:
         )
         metadata.config = LayerSha(sha=info.diff_id)
         types = [p.type for p in inputs.metadata.processes]
-        for process_type in types:
-            problem = process_type_problem(process_type)
+        for process in inputs.metadata.processes:
+            problem = process_type_problem(process.type)
             if problem:
-                raise ExportError(f"failed to export: {problem}")
+                raise ExportError(
+                    f"failed to export: {problem} (launch.toml of buildpack "
+                    f"{process.buildpack_id}: change the type there)"
+                )
         if types:
             path, info = maker.process_types(types)
             self._add(
@@ -420,13 +423,28 @@ class Exporter:
 
     def export_cache(self, cache: Cache) -> None:
         """Write the cache layers; failures are warnings, as in the reference lifecycle."""
+        metadata = self.stage_cache(cache)
+        if metadata is not None:
+            self.commit_cache(cache, metadata)
+
+    def stage_cache(self, cache: Cache) -> CacheMetadata | None:
+        """Write the cache layers without committing them (None: failed, with a warning)."""
         try:
-            self._export_cache(cache)
+            return self._stage_cache(cache)
+        except (PypackError, OSError) as exc:
+            cache.discard()
+            LOGGER.warning("Failed to export cache: %s", exc)
+            return None
+
+    def commit_cache(self, cache: Cache, metadata: CacheMetadata) -> None:
+        """Make the staged cache the cache; a failure is a warning."""
+        try:
+            cache.commit(metadata)
         except (PypackError, OSError) as exc:
             cache.discard()
             LOGGER.warning("Failed to export cache: %s", exc)
 
-    def _export_cache(self, cache: Cache) -> None:
+    def _stage_cache(self, cache: Cache) -> CacheMetadata:
         metadata = CacheMetadata()
         previous = cache.metadata()
         cache.start()
@@ -459,7 +477,7 @@ class Exporter:
             previous_sha = previous.sbom.sha if previous.sbom else ""
             self._cache_layer(cache, _LayerTar(path, info), CACHE_SBOM_ID, previous_sha)
             metadata.sbom = LayerSha(sha=info.diff_id)
-        cache.commit(metadata)
+        return metadata
 
     def _cache_layer(
         self,
@@ -538,9 +556,16 @@ def export(
         exporter.export_cache(cache)
         return result
     with ThreadPoolExecutor(max_workers=1) as pool:
-        cache_done = pool.submit(exporter.export_cache, cache)
-        result = save_image()
-        cache_done.result()
+        staged = pool.submit(exporter.stage_cache, cache)
+        try:
+            result = save_image()
+        except BaseException:
+            if staged.result() is not None:
+                cache.discard()  # the previous build's cache stays when the image fails
+            raise
+        metadata = staged.result()
+    if metadata is not None:
+        exporter.commit_cache(cache, metadata)
     return result
 
 
