@@ -40,7 +40,8 @@ def gnu_tar(root: Path) -> float:
 
 def pypack_layer(root: Path, store: LayoutStore, *, compress: bool) -> tuple[float, LayerInfo]:
     start = time.perf_counter()
-    path = store.new_blob_file()
+    store.init()
+    path = store.root / "layer.partial"  # the same file system as the blobs: adopted by rename
     with open(path, "wb") as out:
         writer = LayerWriter(out, compress=compress)
         writer.add_tree(root, root.name, uid=1000, gid=1000)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import stat
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +21,7 @@ def work_directory(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     """A fresh directory for a command's temporary files (in ``parent``, default the temp
     directory), removed with everything in it when the block ends: on success, on an error and
     on Ctrl-C (KeyboardInterrupt) alike."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
     try:
         with claimed(path):
             yield path
@@ -33,7 +33,9 @@ def work_directory(prefix: str, parent: Path | None = None) -> Iterator[Path]:
 def claimed(path: Path) -> Iterator[None]:
     """Hold an ``flock`` on the file or directory ``path`` while the block runs: the mark of a
     live writer. A process killed mid-write loses its locks with its descriptors, so what it
-    left behind is :func:`abandoned` (while a slow writer's file is not, however old)."""
+    left behind is :func:`abandoned` (while a slow writer's file is not, however old). Name
+    what you claim with :func:`owned_name`, so that the instant between making it and claiming
+    it is covered too."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -47,8 +49,30 @@ def claim(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
+def owned_name(prefix: str) -> str:
+    """``prefix`` with this process's ID and a dash: the start of a temporary name."""
+    return f"{prefix}{os.getpid()}-"
+
+
+_OWNER = re.compile(r"[.-](\d+)(?:-|$)")
+
+
+def _owner_alive(path: Path) -> bool:
+    found = _OWNER.search(path.name)
+    if found is None:
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
 def abandoned(path: Path) -> bool:
-    """True when ``path`` exists and no live process holds it :func:`claimed`."""
+    """True when ``path`` exists, no live process holds it :func:`claimed`, and the process
+    its name says made it (see :func:`owned_name`) is gone."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -59,21 +83,12 @@ def abandoned(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
-    return True
+    return not _owner_alive(path)
 
 
-SWEEP_GRACE = 1.0
-"""Seconds a leftover must be untouched before it is removed: a writer claims its file right
-after creating it, so one unclaimed for this long belongs to a process that is gone."""
-
-
-def remove_if_stale(path: Path, grace: float = SWEEP_GRACE) -> bool:
-    """Remove the file or directory ``path`` when it is :func:`abandoned` and untouched for
-    ``grace`` seconds; True if it was removed."""
-    try:
-        if time.time() - path.lstat().st_mtime < grace or not abandoned(path):
-            return False
-    except FileNotFoundError:
+def remove_if_abandoned(path: Path) -> bool:
+    """Remove the file or directory ``path`` when it is :func:`abandoned`; True if it was."""
+    if not abandoned(path):
         return False
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -114,7 +129,9 @@ def write_atomically(path: Path, content: bytes, *, durable: bool = False) -> No
         old = None
     if old is not None and not stat.S_ISREG(old.st_mode):
         old = None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=owned_name(f".{path.name}."), suffix=TEMP_SUFFIX
+    )
     try:
         claim(fd)
         with os.fdopen(fd, "wb") as out:

@@ -22,12 +22,12 @@ from typing import BinaryIO
 
 from pypack.errors import PypackError
 from pypack.fsutil import (
-    SWEEP_GRACE,
     TEMP_SUFFIX,
     abandoned,
     claim,
     exclusive,
-    remove_if_stale,
+    owned_name,
+    remove_if_abandoned,
     write_atomically,
 )
 from pypack.oci import mediatypes
@@ -128,7 +128,7 @@ class LayoutStore:
         """Copy ``stream`` into a blob, checking it against ``digest`` when given; return the
         digest and size. Memory use does not depend on the blob's size."""
         self.init()
-        fd, tmp_name = tempfile.mkstemp(dir=self._blobs, prefix=INCOMING_PREFIX)
+        fd, tmp_name = tempfile.mkstemp(dir=self._blobs, prefix=owned_name(INCOMING_PREFIX))
         tmp = Path(tmp_name)
         try:
             claim(fd)
@@ -334,12 +334,11 @@ class LayoutStore:
         candidates += [p for p in self._blobs.iterdir() if p.name.startswith(".")]
         return sorted(p for p in candidates if abandoned(p))
 
-    def sweep(self, grace: float = SWEEP_GRACE) -> list[Path]:
-        """Remove the temporary files writers killed mid-write left (untouched for ``grace``
-        seconds and held by no live process); return them."""
+    def sweep(self) -> list[Path]:
+        """Remove the temporary files writers killed mid-write left; return them."""
         if not self.exists():
             return []
-        return [path for path in self._leftovers() if remove_if_stale(path, grace)]
+        return [path for path in self._leftovers() if remove_if_abandoned(path)]
 
     def remove(self) -> None:
         """Delete the whole layout directory."""

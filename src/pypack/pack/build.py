@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from pypack.oci.registry import RegistryError
 from pypack.pack.app_filter import AppFilter
 from pypack.pack.app_source import copy_app, is_app_archive, unpack_app_archive
 from pypack.pack.extra_buildpacks import ExtraBuildpacks, plan_order
-from pypack.pack.health import sweep
+from pypack.pack.health import sweeping
 from pypack.pack.home import Home
 from pypack.pack.images import PlatformImages
 from pypack.pack.reuse import REUSE_LABEL, Reuse
@@ -189,12 +189,8 @@ def build(request: BuildRequest, home: Home, say: Say) -> SaveResult:
             raise UserError(
                 f"builder {request.builder!r} has no /cnb/order.toml; it is not a CNB builder"
             )
-    try:
-        with build_directory(home, "build-") as work:
-            return _build_in(work, rootfs, builder, uid, gid, request, home, say)
-    finally:
-        with suppress(OSError):  # cleaning up must not hide how the build ended
-            sweep(home)
+    with sweeping(home), build_directory(home, "build-") as work:
+        return _build_in(work, rootfs, builder, uid, gid, request, home, say)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pypack.errors import UserError
+from pypack.pack.health import sweeping
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PlatformImages, platform_images
 from pypack.pack.pull_policy import PULL_POLICIES
@@ -30,22 +31,27 @@ def create(
     name: str, config_path: Path, publish: bool, pull_policy: str, insecure: tuple[str, ...]
 ) -> None:
     """Create builder NAME from a builder.toml (pack's format)."""
+    from pypack.oci.reference import parse_reference
     from pypack.pack.builder_create import create_builder
 
+    parse_reference(name)  # a bad name is refused before any work, not when saving
     config = BuilderConfig.load(config_path)
     home = Home(default_home())
     images = platform_images(home, publish=publish, pull_policy=pull_policy, insecure=insecure)
-    result = create_builder(
-        config,
-        config_path.parent,
-        name,
-        load=images.load,
-        target=images,
-        wheel_cache=home.wheels,
-        warn=lambda text: click.echo(f"Warning: {text}", err=True),
-        say=lambda text: click.echo(text, err=True),
-        config_name=str(config_path),
-    )
+    home.builds.mkdir(parents=True, exist_ok=True)
+    with sweeping(home):
+        result = create_builder(
+            config,
+            config_path.parent,
+            name,
+            load=images.load,
+            target=images,
+            wheel_cache=home.wheels,
+            warn=lambda text: click.echo(f"Warning: {text}", err=True),
+            say=lambda text: click.echo(text, err=True),
+            config_name=str(config_path),
+            scratch_parent=home.builds,
+        )
     click.echo(f"Successfully created builder {name} ({result.digest})")
 
 

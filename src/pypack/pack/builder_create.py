@@ -150,11 +150,13 @@ def create_builder(
     warn: Callable[[str], None],
     say: Callable[[str], None] = lambda _text: None,
     config_name: str = "builder.toml",
+    scratch_parent: Path | None = None,
 ) -> SaveResult:
     """Make the builder image ``name`` from ``config`` and save it to ``target``; the
-    lifecycle's wheels come from (or go to) ``wheel_cache``. Errors about the configuration
-    name it ``config_name``: the path as the user gave it."""
-    with work_directory("pypack-builder-") as scratch:
+    lifecycle's wheels come from (or go to) ``wheel_cache``; temporary files go under
+    ``scratch_parent`` (default the temporary directory). Errors about the configuration name
+    it ``config_name``: the path as the user gave it."""
+    with work_directory("pypack-builder-", scratch_parent) as scratch:
         return _create(
             config, config_dir, name, load, target, wheel_cache, warn, say, scratch, config_name
         )

@@ -14,11 +14,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypack.fsutil import TEMP_SUFFIX, abandoned, remove_if_stale
+from pypack.fsutil import TEMP_SUFFIX, abandoned, remove_if_abandoned
 from pypack.lifecycle.cache import METADATA_FILE, VolumeCache
 from pypack.oci.digest import CHUNK
 from pypack.oci.layout import LayoutCheck
@@ -66,7 +66,7 @@ def sweep(home: Home) -> list[Path]:
     """Remove what killed commands left in ``home`` (nothing a live command holds); finish a
     cache swap a kill interrupted. Return what was removed."""
     removed = home.images.sweep()
-    removed += [p for p in _abandoned_work(home) if remove_if_stale(p)]
+    removed += [p for p in _abandoned_work(home) if remove_if_abandoned(p)]
     for root in _cache_roots(home):
         cache = VolumeCache(root)
         with _unless_in_use(cache) as free:
@@ -75,6 +75,17 @@ def sweep(home: Home) -> list[Path]:
                 cache.recover()
                 removed += leftovers
     return removed
+
+
+@contextmanager
+def sweeping(home: Home) -> Iterator[None]:
+    """Run the block, then :func:`sweep` ``home`` however it ended (a failed sweep is not
+    the command's failure)."""
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            sweep(home)
 
 
 def _abandoned_work(home: Home) -> list[Path]:

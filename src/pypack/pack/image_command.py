@@ -15,6 +15,7 @@ from pypack.oci.reference import parse_reference
 from pypack.oci.registry import RegistryError
 from pypack.oci.stores import RegistryImageStore
 from pypack.pack.config import run_image_mirrors
+from pypack.pack.health import sweeping
 from pypack.pack.home import Home, default_home
 from pypack.pack.images import PlatformImages, local_or_daemon
 from pypack.pack.inspect_image import OUTPUT_FORMATS, Info, image_info, render
@@ -45,8 +46,9 @@ def rebase(
     )
     images = PlatformImages(home, pull_policy=pull_policy, insecure=insecure, target=target)
     images.outputs.add(image)
-    rebased = rebase_image(ImageAccess(images, "local"), image, run_image, force=force)
-    result = images.save(rebased, [image])
+    with sweeping(home):
+        rebased = rebase_image(ImageAccess(images, "local"), image, run_image, force=force)
+        result = images.save(rebased, [image])
     click.echo(f"Rebased {image} ({result.digest})")
 
 

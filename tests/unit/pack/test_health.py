@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-from pypack.fsutil import abandoned, claimed, remove_if_stale
+from pypack.fsutil import abandoned, claimed, owned_name, remove_if_abandoned
 from pypack.lifecycle.cache import METADATA_FILE, VolumeCache
 from pypack.oci.stores import LayoutImageStore
 from pypack.pack.health import check, sweep
@@ -40,23 +40,25 @@ def test_a_killed_writers_directory_is_abandoned_and_a_live_ones_is_not(tmp_path
     work.mkdir()
     killed_holder(work)
     assert abandoned(work)
-    assert remove_if_stale(work, grace=0)
+    assert remove_if_abandoned(work)
     assert not work.exists()
     live = tmp_path / "live"
     live.mkdir()
     with claimed(live):
         assert not abandoned(live)
-        assert not remove_if_stale(live, grace=0)
+        assert not remove_if_abandoned(live)
     assert live.exists()
     assert not abandoned(tmp_path / "missing")
 
 
-def test_grace_keeps_a_leftover_just_made(tmp_path: Path) -> None:
-    fresh = tmp_path / ".incoming-x"
+def test_a_file_its_live_maker_has_not_claimed_yet_is_kept(tmp_path: Path) -> None:
+    fresh = tmp_path / f"{owned_name('.incoming-')}abc"  # made, not claimed yet
     fresh.write_bytes(b"x")
-    assert abandoned(fresh)
-    assert not remove_if_stale(fresh)  # might be a writer between creating and claiming it
-    assert fresh.exists()
+    assert not abandoned(fresh)
+    assert not remove_if_abandoned(fresh)
+    gone = tmp_path / ".incoming-999999999-abc"  # its maker's process ID is not in use
+    gone.write_bytes(b"x")
+    assert remove_if_abandoned(gone)
 
 
 def test_store_damage_is_named_by_image_and_digest(tmp_path: Path) -> None:
@@ -94,8 +96,6 @@ def test_blob_leftovers_are_listed_and_swept_but_not_while_held(tmp_path: Path) 
     held.write_bytes(b"half")
     orphan = home.builds / "build-dead"
     orphan.mkdir(parents=True)
-    for path in (dead, index_tmp, held, orphan):
-        os.utime(path, (1, 1))  # long untouched
     with claimed(held):
         assert check(home).all_leftovers == sorted([dead, index_tmp, orphan])
         assert sorted(sweep(home)) == sorted([dead, index_tmp, orphan])

@@ -1,0 +1,251 @@
+"""Builds, builder creations and rebases killed with SIGKILL at points of their own progress:
+the next run succeeds with the digest of an uninterrupted one, and ``pypack doctor`` finds every
+blob present and matching, and — once that next run has ended — nothing left behind.
+
+The kill points are lines the command prints (spread over restore, build and export) and paths
+appearing while it writes (a layer in the work tree, a blob entering the store, the cache being
+staged). A short default runs the same code as the ``slow`` variant with fewer points.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pypack.oci.image import Image
+from pypack.oci.layers import LayerWriter, write_layer_file
+from pypack.oci.stores import LayoutImageStore, RegistryImageStore
+from pypack.pack.home import Home
+from pypack.pack.images import local_name
+from tests.e2e.busybox_stack import Stack, stack, write_buildpack
+from tests.e2e.conftest import registry_digest
+from tests.robustness import kills
+from tests.robustness.kills import KillPoint
+
+pytestmark = [pytest.mark.e2e]
+__all__ = ["stack"]
+
+SLOW = os.environ.get("PYPACK_SLOW") == "1"
+# Deterministic layers big enough for a kill to land inside a write (24 + 8 MB).
+HEAVY_BUILD = """#!/bin/sh
+set -e
+L="$CNB_LAYERS_DIR"
+g=$(cat hello.txt)
+mkdir -p "$L/big" "$L/data/bin"
+busybox yes "big $g" | busybox head -c 24000000 > "$L/big/blob"
+printf '[types]\\nlaunch = true\\ncache = true\\n' > "$L/big.toml"
+busybox yes "data $g" | busybox head -c 8000000 > "$L/data/blob"
+printf '#!/bin/sh\\necho "hello: $(cat /workspace/hello.txt)"\\n' > "$L/data/bin/hello"
+busybox chmod 755 "$L/data/bin/hello"
+printf '[types]\\nlaunch = true\\n' > "$L/data.toml"
+printf '[[processes]]\\ntype = "web"\\ncommand = ["hello"]\\ndefault = true\\n' > "$L/launch.toml"
+"""
+BUILDER = "test/heavy:1"
+
+
+@dataclass
+class Tally:
+    """Kills made and survived, for the figures the note gives."""
+
+    made: int = 0
+    survived: int = 0
+    leftovers_found: int = 0
+    points: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def heavy(stack: Stack) -> Stack:
+    write_buildpack(stack.root / "buildpacks", "test/heavy", HEAVY_BUILD)
+    (stack.root / "heavy.toml").write_text(
+        (stack.root / "builder.toml")
+        .read_text()
+        .replace('uri = "buildpacks/test_hello"', 'uri = "buildpacks/test_heavy"')
+        .replace('id = "test/hello"', 'id = "test/heavy"')
+    )
+    stack.pypack("builder", "create", BUILDER, "--config", str(stack.root / "heavy.toml"))
+    return stack
+
+
+def build_args(stack: Stack, name: str, greeting: str, *extra: str) -> list[str]:
+    """``pypack build name`` of an app of its own that greets ``greeting``."""
+    app = stack.app(f"app-{greeting}", greeting)
+    noise = app / "noise.bin"  # incompressible, so that uploads take a while too
+    if not noise.exists():
+        noise.write_bytes(random.Random(greeting).randbytes(16 << 20))
+    return ["--verbose", "build", name, "--path", str(app), "--builder", BUILDER, *extra]
+
+
+def count(short: int, slow: int) -> int:
+    return slow if SLOW else short
+
+
+def store_points(home: Path, cache_root: Path | None) -> list[KillPoint]:
+    """Kill points in the middle of writes, found by the paths those writes make."""
+    points = [
+        KillPoint("a layer half written", root=home, path_glob="builds/*/layers/*/big/blob"),
+        KillPoint(
+            "a blob entering the store", root=home, path_glob="images/blobs/sha256/.incoming-*"
+        ),
+    ]
+    if cache_root is not None:
+        points.append(KillPoint("the cache being staged", root=cache_root, path_glob="staging/*"))
+    return points
+
+
+def kill_and_recover(
+    home: Path,
+    args_for: dict[str, list[str]],
+    baseline: dict[str, str],
+    points: list[KillPoint],
+    tally: Tally,
+    before_each: Callable[[int, str], None] = lambda number, state: None,
+    after_each: Callable[[int, str], None] = lambda number, state: None,
+) -> None:
+    """For each point: kill a run of one state (the last completed run being of the other, so
+    nothing is reused), check the home, run that state again and compare with the baseline."""
+    states = list(args_for)
+    for number, point in enumerate(points):
+        state = states[number % 2]
+        before_each(number, state)
+        Home(home).images.gc()  # the other state's blobs go: the run must write its own
+        killed = kills.run(home, args_for[state], kill_at=point)
+        assert killed.killed, f"{point.description}: the run ended first:\n{killed.text}"
+        tally.made += 1
+        tally.points.append(point.description)
+        tally.leftovers_found += len(kills.leftovers(kills.doctor(home)))
+        again = kills.run(home, args_for[state])
+        assert again.returncode == 0, f"after a kill at {point.description}:\n{again.text}"
+        assert again.digest() == baseline[state], point.description
+        assert kills.leftovers(kills.doctor(home)) == [], point.description
+        after_each(number, state)
+        tally.survived += 1
+
+
+def baseline_of(home: Path, args_for: dict[str, list[str]]) -> tuple[dict[str, str], kills.Run]:
+    """Each state run twice uninterrupted (the same digest both times); the output of a warm
+    run for choosing kill points."""
+    digests: dict[str, str] = {}
+    reference = None
+    for _ in range(2):
+        for state, args in args_for.items():
+            result = kills.run(home, args)
+            assert result.returncode == 0, result.text
+            assert digests.setdefault(state, result.digest()) == result.digest(), state
+            reference = result
+    assert reference is not None
+    return digests, reference
+
+
+def test_killed_daemonless_builds_recover_with_the_same_digest(heavy: Stack) -> None:
+    args_for = {s: build_args(heavy, "killed-app", s) for s in ("A", "B")}
+    baseline, reference = baseline_of(heavy.home, args_for)
+    assert baseline["A"] != baseline["B"]
+    points = kills.points_from_output(reference.lines, count(7, 17), "===> RESTORING")
+    points += store_points(heavy.home, Home(heavy.home).cache_for("killed-app"))
+    tally = Tally()
+    kill_and_recover(heavy.home, args_for, baseline, points, tally)
+    print(
+        f"daemonless: {tally.survived} of {tally.made} kills survived, "
+        f"{tally.leftovers_found} leftovers found before the next build: {tally.points}"
+    )
+    assert tally.survived == tally.made == len(points)
+
+
+def test_killed_publishing_builds_recover_with_the_same_digest(heavy: Stack, registry: str) -> None:
+    run = LayoutImageStore(Home(heavy.home).images).load(local_name("example.com/stacks/run:1"))
+    assert run is not None
+    run_image = f"{registry}/robust/run:1"
+    RegistryImageStore().save(run, [run_image])
+
+    run_id = heavy.root.name.lower().replace("_", "-")  # the registry outlives a test run
+
+    def published(name: str, greeting: str) -> list[str]:
+        extra = ("--publish", "--run-image", run_image)
+        return build_args(heavy, f"{registry}/robust/{run_id}-{name}", greeting, *extra)
+
+    baseline, reference = baseline_of(heavy.home, {s: published("base", s) for s in ("A", "B")})
+    points = kills.points_from_output(reference.lines, count(3, 17), "===> RESTORING")
+    points += store_points(heavy.home, None)[:1]
+    storage = Path(os.environ["PYPACK_RUN"]) / "registry-data" / "docker/registry/v2/repositories"
+    points.append(
+        KillPoint("a layer being uploaded", root=storage, path_glob="robust/*/_uploads/*")
+    )
+    # Each kill goes to a repository of its own, so every blob is uploaded again.
+    args_for = {s: published("killed", s) for s in ("A", "B")}
+
+    def new_repository(number: int, state: str) -> None:
+        for each in args_for:
+            args_for[each] = published(f"killed-{number}", each)
+
+    def tag_is_the_baseline(number: int, state: str) -> None:
+        assert registry_digest(f"{registry}/robust/{run_id}-killed-{number}") == baseline[state]
+
+    tally = Tally()
+    kill_and_recover(
+        heavy.home, args_for, baseline, points, tally, new_repository, tag_is_the_baseline
+    )
+    print(f"publishing: {tally.survived} of {tally.made} kills survived: {tally.points}")
+    assert tally.survived == tally.made == len(points)
+
+
+def test_killed_builder_creations_recover_with_the_same_digest(heavy: Stack) -> None:
+    config = str(heavy.root / "heavy.toml")
+    args_for = {
+        s: ["--verbose", "builder", "create", f"test/heavy-{s.lower()}:1", "--config", config]
+        for s in ("A", "B")
+    }
+    baseline, reference = baseline_of(heavy.home, args_for)
+    points = kills.points_from_output(reference.lines, count(1, 2), "")
+    points += [
+        KillPoint("its work directory made", root=heavy.home, path_glob="builds/pypack-builder-*"),
+        KillPoint("a layer being made", root=heavy.home, path_glob="builds/pypack-builder-*/*"),
+    ]
+
+    def untag_both(number: int, state: str) -> None:
+        for each in args_for:
+            Home(heavy.home).images.untag(local_name(f"test/heavy-{each.lower()}:1"))
+
+    tally = Tally()
+    kill_and_recover(heavy.home, args_for, baseline, points, tally, untag_both)
+    print(f"builder create: {tally.survived} of {tally.made} kills survived: {tally.points}")
+    assert tally.survived == tally.made == len(points)
+
+
+def test_killed_rebases_recover_with_the_same_digest(
+    heavy: Stack, registry: str, busybox_base: Image, tmp_path: Path
+) -> None:
+    run_id = heavy.root.name.lower().replace("_", "-")
+    run_images: dict[str, str] = {}
+    for state in ("A", "B"):  # two run images in the registry, each with a big layer to pull
+        image = busybox_base.copy()
+        big = tmp_path / f"run-{state}.tar"
+        noise = random.Random(f"run {state}").randbytes(16 << 20)
+
+        def fill(writer: LayerWriter, content: bytes = noise) -> None:
+            writer.add_bytes("noise", content)
+
+        image.add_layer(big, write_layer_file(big, fill))
+        run_images[state] = f"{registry}/robust/{run_id}-run-{state.lower()}:1"
+        RegistryImageStore().save(image, [run_images[state]])
+    heavy.pypack(*build_args(heavy, "rebased-app", "A")[1:])
+    args_for = {
+        s: ["--verbose", "rebase", "rebased-app", "--run-image", run_images[s], "--force"]
+        for s in ("A", "B")
+    }
+    baseline, reference = baseline_of(heavy.home, args_for)
+    points = kills.points_from_output(reference.lines, count(2, 6), "")
+    points += store_points(heavy.home, None)[1:]
+
+    def forget_run_images(number: int, state: str) -> None:
+        for each in run_images.values():  # pulled again by the next rebase
+            Home(heavy.home).images.untag(local_name(each))
+
+    tally = Tally()
+    kill_and_recover(heavy.home, args_for, baseline, points, tally, forget_run_images)
+    print(f"rebase: {tally.survived} of {tally.made} kills survived: {tally.points}")
+    assert tally.survived == tally.made == len(points)
