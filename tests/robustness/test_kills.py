@@ -22,30 +22,16 @@ from pypack.oci.layers import LayerWriter, write_layer_file
 from pypack.oci.stores import LayoutImageStore, RegistryImageStore
 from pypack.pack.home import Home
 from pypack.pack.images import local_name
-from tests.e2e.busybox_stack import Stack, stack, write_buildpack
+from tests.e2e.busybox_stack import Stack, stack
 from tests.e2e.conftest import registry_digest
 from tests.robustness import kills
+from tests.robustness.heavy_stack import build_args, heavy
 from tests.robustness.kills import KillPoint
 
 pytestmark = [pytest.mark.e2e]
-__all__ = ["stack"]
+__all__ = ["heavy", "stack"]
 
 SLOW = os.environ.get("PYPACK_SLOW") == "1"
-# Deterministic layers big enough for a kill to land inside a write (24 + 8 MB).
-HEAVY_BUILD = """#!/bin/sh
-set -e
-L="$CNB_LAYERS_DIR"
-g=$(cat hello.txt)
-mkdir -p "$L/big" "$L/data/bin"
-busybox yes "big $g" | busybox head -c 24000000 > "$L/big/blob"
-printf '[types]\\nlaunch = true\\ncache = true\\n' > "$L/big.toml"
-busybox yes "data $g" | busybox head -c 8000000 > "$L/data/blob"
-printf '#!/bin/sh\\necho "hello: $(cat /workspace/hello.txt)"\\n' > "$L/data/bin/hello"
-busybox chmod 755 "$L/data/bin/hello"
-printf '[types]\\nlaunch = true\\n' > "$L/data.toml"
-printf '[[processes]]\\ntype = "web"\\ncommand = ["hello"]\\ndefault = true\\n' > "$L/launch.toml"
-"""
-BUILDER = "test/heavy:1"
 
 
 @dataclass
@@ -56,28 +42,6 @@ class Tally:
     survived: int = 0
     leftovers_found: int = 0
     points: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def heavy(stack: Stack) -> Stack:
-    write_buildpack(stack.root / "buildpacks", "test/heavy", HEAVY_BUILD)
-    (stack.root / "heavy.toml").write_text(
-        (stack.root / "builder.toml")
-        .read_text()
-        .replace('uri = "buildpacks/test_hello"', 'uri = "buildpacks/test_heavy"')
-        .replace('id = "test/hello"', 'id = "test/heavy"')
-    )
-    stack.pypack("builder", "create", BUILDER, "--config", str(stack.root / "heavy.toml"))
-    return stack
-
-
-def build_args(stack: Stack, name: str, greeting: str, *extra: str) -> list[str]:
-    """``pypack build name`` of an app of its own that greets ``greeting``."""
-    app = stack.app(f"app-{greeting}", greeting)
-    noise = app / "noise.bin"  # incompressible, so that uploads take a while too
-    if not noise.exists():
-        noise.write_bytes(random.Random(greeting).randbytes(16 << 20))
-    return ["--verbose", "build", name, "--path", str(app), "--builder", BUILDER, *extra]
 
 
 def count(short: int, slow: int) -> int:

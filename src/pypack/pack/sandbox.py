@@ -38,8 +38,9 @@ class Volume:
     def parse(cls, text: str) -> Volume:
         """``/host/dir:/target[:ro|rw]``. A target over what the build itself mounts is
         refused (``/cnb``, ``/layers``, ``/workspace``, ``/platform`` and its ``env``, ``/tmp``,
-        ``/``), where pack only warns, because a buildpack would see another build than the
-        lifecycle; ``/platform/bindings/...`` and other paths under ``/platform`` are fine."""
+        ``/proc``, ``/dev``, ``/``), where pack only warns, because a buildpack would see another
+        build than the lifecycle (or the host's processes); ``/platform/bindings/...`` and other
+        paths under ``/platform`` are fine."""
         parts = text.split(":")
         if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
             raise UserError(f"--volume {text!r}: expected /host/path:/target/path[:ro|rw]")
@@ -64,7 +65,10 @@ class Volume:
 
 
 _RESERVED_EXACTLY = ("/", "/tmp", "/platform")
-_RESERVED_TREES = ("/cnb", "/layers", "/workspace", "/platform/env", PLAN_MOUNT, EXTRA_MOUNT)
+# /proc and /dev are the sandbox's own: a host /proc there would show the host's processes.
+_RESERVED_TREES = (
+    "/cnb", "/layers", "/workspace", "/platform/env", "/proc", "/dev", PLAN_MOUNT, EXTRA_MOUNT
+)  # fmt: skip
 
 
 def _reserved_by(target: str) -> str | None:
