@@ -73,10 +73,15 @@ _OS_ERROR_FIXES = {
 
 
 def os_error_line(error: OSError) -> str:
-    """One line for an operating-system error: the path, what went wrong and, where there is
-    one, the fix."""
-    where = f"{error.filename}: " if error.filename else ""
-    line = f"{where}{error.strerror or error}"
+    """One line for an operating-system error: the path (or, for a full disk, where pypack
+    writes), what went wrong and, where there is one, the fix."""
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    path = error.filename2 if full and error.filename2 else error.filename  # a copy's target
+    line = f"{path}: {error.strerror or error}" if path else str(error.strerror or error)
+    if not path and full:
+        from pypack.pack.home import default_home
+
+        line += f" (pypack writes to its home, {default_home()}, and the temporary directory)"
     fix = _OS_ERROR_FIXES.get(error.errno or 0)
     return f"{line}; {fix}" if fix else line
 
