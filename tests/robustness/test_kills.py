@@ -31,8 +31,6 @@ from tests.robustness.kills import KillPoint
 pytestmark = [pytest.mark.e2e]
 __all__ = ["heavy", "stack"]
 
-SLOW = os.environ.get("PYPACK_SLOW") == "1"
-
 
 @dataclass
 class Tally:
@@ -44,8 +42,21 @@ class Tally:
     points: list[str] = field(default_factory=list)
 
 
-def count(short: int, slow: int) -> int:
-    return slow if SLOW else short
+def variants(short: int, long: int) -> pytest.MarkDecorator:
+    """The number of kills: ``short`` by default, ``long`` in the ``slow`` variant."""
+    return pytest.mark.parametrize(
+        "wanted",
+        [pytest.param(short, id="short"), pytest.param(long, id="long", marks=pytest.mark.slow)],
+    )
+
+
+def points_for(
+    wanted: int, lines: list[str], marker: str, writes: list[KillPoint]
+) -> list[KillPoint]:
+    """``wanted`` kill points: the writes' and the rest spread over the output; when the output
+    has too few lines, the points again (a kill at the same point lands at another moment)."""
+    points = kills.points_from_output(lines, max(1, wanted - len(writes)), marker) + writes
+    return [points[i % len(points)] for i in range(wanted)]
 
 
 def store_points(home: Path, cache_root: Path | None) -> list[KillPoint]:
@@ -105,12 +116,13 @@ def baseline_of(home: Path, args_for: dict[str, list[str]]) -> tuple[dict[str, s
     return digests, reference
 
 
-def test_killed_daemonless_builds_recover_with_the_same_digest(heavy: Stack) -> None:
+@variants(10, 20)
+def test_killed_daemonless_builds_recover_with_the_same_digest(heavy: Stack, wanted: int) -> None:
     args_for = {s: build_args(heavy, "killed-app", s) for s in ("A", "B")}
     baseline, reference = baseline_of(heavy.home, args_for)
     assert baseline["A"] != baseline["B"]
-    points = kills.points_from_output(reference.lines, count(7, 17), "===> RESTORING")
-    points += store_points(heavy.home, Home(heavy.home).cache_for("killed-app"))
+    writes = store_points(heavy.home, Home(heavy.home).cache_for("killed-app"))
+    points = points_for(wanted, reference.lines, "===> RESTORING", writes)
     tally = Tally()
     kill_and_recover(heavy.home, args_for, baseline, points, tally)
     print(
@@ -120,7 +132,10 @@ def test_killed_daemonless_builds_recover_with_the_same_digest(heavy: Stack) -> 
     assert tally.survived == tally.made == len(points)
 
 
-def test_killed_publishing_builds_recover_with_the_same_digest(heavy: Stack, registry: str) -> None:
+@variants(5, 20)
+def test_killed_publishing_builds_recover_with_the_same_digest(
+    heavy: Stack, registry: str, wanted: int
+) -> None:
     run = LayoutImageStore(Home(heavy.home).images).load(local_name("example.com/stacks/run:1"))
     assert run is not None
     run_image = f"{registry}/robust/run:1"
@@ -133,12 +148,12 @@ def test_killed_publishing_builds_recover_with_the_same_digest(heavy: Stack, reg
         return build_args(heavy, f"{registry}/robust/{run_id}-{name}", greeting, *extra)
 
     baseline, reference = baseline_of(heavy.home, {s: published("base", s) for s in ("A", "B")})
-    points = kills.points_from_output(reference.lines, count(3, 17), "===> RESTORING")
-    points += store_points(heavy.home, None)[:1]
     storage = Path(os.environ["PYPACK_RUN"]) / "registry-data" / "docker/registry/v2/repositories"
-    points.append(
+    writes = store_points(heavy.home, None)[:1]
+    writes.append(
         KillPoint("a layer being uploaded", root=storage, path_glob="robust/*/_uploads/*")
     )
+    points = points_for(wanted, reference.lines, "===> RESTORING", writes)
     # Each kill goes to a repository of its own, so every blob is uploaded again.
     args_for = {s: published("killed", s) for s in ("A", "B")}
 
@@ -157,18 +172,19 @@ def test_killed_publishing_builds_recover_with_the_same_digest(heavy: Stack, reg
     assert tally.survived == tally.made == len(points)
 
 
-def test_killed_builder_creations_recover_with_the_same_digest(heavy: Stack) -> None:
+@variants(3, 20)
+def test_killed_builder_creations_recover_with_the_same_digest(heavy: Stack, wanted: int) -> None:
     config = str(heavy.root / "heavy.toml")
     args_for = {
         s: ["--verbose", "builder", "create", f"test/heavy-{s.lower()}:1", "--config", config]
         for s in ("A", "B")
     }
     baseline, reference = baseline_of(heavy.home, args_for)
-    points = kills.points_from_output(reference.lines, count(1, 2), "")
-    points += [
+    writes = [
         KillPoint("its work directory made", root=heavy.home, path_glob="builds/pypack-builder-*"),
         KillPoint("a layer being made", root=heavy.home, path_glob="builds/pypack-builder-*/*"),
     ]
+    points = points_for(wanted, reference.lines, "", writes)
 
     def untag_both(number: int, state: str) -> None:
         for each in args_for:
@@ -180,8 +196,9 @@ def test_killed_builder_creations_recover_with_the_same_digest(heavy: Stack) -> 
     assert tally.survived == tally.made == len(points)
 
 
+@variants(3, 20)
 def test_killed_rebases_recover_with_the_same_digest(
-    heavy: Stack, registry: str, busybox_base: Image, tmp_path: Path
+    heavy: Stack, registry: str, busybox_base: Image, tmp_path: Path, wanted: int
 ) -> None:
     run_id = heavy.root.name.lower().replace("_", "-")
     run_images: dict[str, str] = {}
@@ -202,8 +219,7 @@ def test_killed_rebases_recover_with_the_same_digest(
         for s in ("A", "B")
     }
     baseline, reference = baseline_of(heavy.home, args_for)
-    points = kills.points_from_output(reference.lines, count(2, 6), "")
-    points += store_points(heavy.home, None)[1:]
+    points = points_for(wanted, reference.lines, "", store_points(heavy.home, None)[1:])
 
     def forget_run_images(number: int, state: str) -> None:
         for each in run_images.values():  # pulled again by the next rebase
