@@ -41,20 +41,25 @@ def finish(process: subprocess.Popen[str]) -> kills.Run:
     return kills.Run(output.splitlines(keepends=True), process.returncode, killed=False)
 
 
-def test_six_builds_at_once_in_one_home(heavy: Stack) -> None:
+@pytest.mark.parametrize(
+    "apps", [pytest.param(4, id="short"), pytest.param(10, id="long", marks=pytest.mark.slow)]
+)
+def test_builds_of_several_apps_and_one_app_twice_at_once_in_one_home(
+    heavy: Stack, apps: int
+) -> None:
     home = Home(heavy.home)
     shutil.rmtree(home.rootfs, ignore_errors=True)  # so that every build unpacks the builder
-    runs = [build_args(heavy, f"at-once-{n}", f"app {n}")[1:] for n in range(4)]
+    runs = [build_args(heavy, f"at-once-{n}", f"app {n}")[1:] for n in range(apps)]
     same = build_args(heavy, "at-once-same", "same")[1:]
     processes = [start(heavy, args) for args in [*runs, same, same]]
     results = [finish(process) for process in processes]
     for result in results:
         assert result.returncode == 0, result.text
-    for number, result in enumerate(results[:4]):
+    for number, result in enumerate(results[:apps]):
         descriptor = home.images.resolve(local_name(f"at-once-{number}"))
         assert descriptor is not None
         assert descriptor.digest == result.digest()
-    first, second = results[4:]
+    first, second = results[apps:]
     assert first.digest() == second.digest()  # the same inputs
     descriptor = home.images.resolve(local_name("at-once-same"))
     assert descriptor is not None
@@ -62,8 +67,8 @@ def test_six_builds_at_once_in_one_home(heavy: Stack) -> None:
     report = kills.doctor(heavy.home)
     assert kills.leftovers(report) == []
     assert len(os.listdir(home.rootfs)) == 1  # one unpacked builder, whoever won
-    waited = sum(WAITING in result.text for result in results[4:])
-    print(f"6 builds at once: all succeeded; {waited} of the pair waited for the other's cache")
+    waited = sum(WAITING in result.text for result in results[apps:])
+    print(f"{apps + 2} builds at once: all succeeded; {waited} of the pair waited for the cache")
 
 
 def test_a_build_waits_for_the_cache_another_build_holds_and_says_so(heavy: Stack) -> None:
