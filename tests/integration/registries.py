@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import re
 import shutil
 import socket
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlparse
 
 import bcrypt
@@ -230,23 +233,176 @@ class CountingSession(requests.Session):
         return [url for method, url, _ in self.sent if method == "POST" and "mount=" in url]
 
 
-class FaultyProxy:
-    """An HTTP proxy in front of a real registry that fails chosen requests.
+FAULTS = ("drop", "500", "429", "truncate")
+"""The faults a :class:`FaultyProxy` injects at random: close the connection unanswered, answer
+500, answer 429 with ``Retry-After``, cut a GET's answer off half-way through its body."""
 
-    ``faults`` maps a request number (1-based, counting every request the proxy sees) to
-    ``"503"`` (answer Service Unavailable) or ``"drop"`` (close the connection unanswered).
+
+class Seen(NamedTuple):
+    """One request the proxy saw: what was asked, the fault injected ("" for none) and when
+    (``time.monotonic()``, taken as the request arrived)."""
+
+    method: str
+    path: str
+    fault: str
+    at: float
+
+
+@dataclass
+class Answer:
+    """An upstream answer the proxy is about to send on, for a :data:`Lie` to change."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+Lie = Callable[[Answer], bool]
+"""Changes an answer in place; returns True if it lied."""
+
+
+def corrupt_blob(digest: str) -> Lie:
+    """Serve the blob ``digest`` with one byte changed (same length, same headers)."""
+
+    def lie(answer: Answer) -> bool:
+        if answer.method != "GET" or not answer.path.endswith(f"/blobs/{digest}"):
+            return False
+        if answer.status != 200 or not answer.body:
+            return False
+        middle = len(answer.body) // 2
+        flipped = bytes([answer.body[middle] ^ 0xFF])
+        answer.body = answer.body[:middle] + flipped + answer.body[middle + 1 :]
+        return True
+
+    return lie
+
+
+def manifest_content_type(media_type: str) -> Lie:
+    """Serve every manifest with ``Content-Type: media_type`` (bytes and digest unchanged)."""
+
+    def lie(answer: Answer) -> bool:
+        if answer.method != "GET" or "/manifests/" not in answer.path or answer.status != 200:
+            return False
+        answer.headers = {
+            k: v for k, v in answer.headers.items() if k.lower() != "content-type"
+        } | {"Content-Type": media_type}
+        return True
+
+    return lie
+
+
+def manifest_bytes(raw: bytes) -> Lie:
+    """Serve ``raw`` for every manifest asked for (the registry's digest header kept)."""
+
+    def lie(answer: Answer) -> bool:
+        if answer.method != "GET" or "/manifests/" not in answer.path or answer.status != 200:
+            return False
+        answer.body = raw
+        return True
+
+    return lie
+
+
+def manifest_stored_as(digest: str) -> Lie:
+    """Answer every manifest PUT as if the registry had stored it under ``digest``."""
+
+    def lie(answer: Answer) -> bool:
+        if answer.method != "PUT" or "/manifests/" not in answer.path or answer.status != 201:
+            return False
+        answer.headers["Docker-Content-Digest"] = digest
+        return True
+
+    return lie
+
+
+class FaultyProxy:
+    """An HTTP proxy in front of a real registry that fails chosen requests, or lies.
+
+    * ``faults`` maps a request number (1-based, counting every request the proxy sees) to a
+      fault: ``"503"``/``"500"`` (answer so), ``"429"`` (Too Many Requests with ``Retry-After:
+      retry_after``), ``"drop"`` (close the connection unanswered, before the request reaches
+      the registry) or ``"truncate"`` (a GET: forward it, send the headers and half the body,
+      close; another method: ``"drop"``).
+    * ``rate`` > 0: each request is failed with that probability, the fault drawn from
+      ``kinds``, by ``random.Random(seed)``; one request (method and path) is never failed more
+      than ``max_in_a_row`` times in a row, so a client that retries enough gets through.
+    * ``lasting = (pattern, fault)``: every request whose ``"METHOD path"`` matches the regular
+      expression gets ``fault``.
+    * ``lies``: each forwarded answer is passed to them (see :func:`corrupt_blob`, ...);
+      ``lies_told`` counts the answers changed.
+
+    ``seen`` lists every request with its fault and arrival time.
     """
 
-    def __init__(self, upstream: str, faults: dict[int, str]) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        faults: dict[int, str] | None = None,
+        *,
+        rate: float = 0.0,
+        seed: int = 0,
+        kinds: tuple[str, ...] = FAULTS,
+        max_in_a_row: int = 3,
+        retry_after: str = "1",
+        lasting: tuple[str, str] | None = None,
+        lies: tuple[Lie, ...] = (),
+    ) -> None:
         self.upstream = upstream
-        self.faults = dict(faults)
-        self.seen: list[tuple[str, str, str]] = []
+        self.faults = dict(faults or {})
+        self.rate = rate
+        self.seed = seed
+        self.kinds = kinds
+        self.max_in_a_row = max_in_a_row
+        self.retry_after = retry_after
+        self.lasting = (re.compile(lasting[0]), lasting[1]) if lasting else None
+        self.lies = lies
+        self.lies_told = 0
+        self.seen: list[Seen] = []
         self.port = free_port()
+        self._random = random.Random(seed)
+        self._in_a_row: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def injected(self) -> list[Seen]:
+        """The requests that were failed."""
+        return [seen for seen in self.seen if seen.fault]
+
+    def summary(self) -> str:
+        """Requests seen and faults injected by kind, and the seed: for assertion messages."""
+        kinds = Counter(seen.fault for seen in self.injected())
+        counts = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        return (
+            f"seed {self.seed}: {len(self.seen)} requests, {len(self.injected())} faults"
+            f" ({counts or 'none'}), {self.lies_told} lies"
+        )
+
+    def _choose(self, method: str, path: str) -> str:
+        with self._lock:
+            number = len(self.seen) + 1
+            fault = self.faults.get(number, "")
+            if self.lasting is not None and self.lasting[0].search(f"{method} {path}"):
+                fault = self.lasting[1]
+            key = (method, path)
+            may_fail = not fault and self._in_a_row.get(key, 0) < self.max_in_a_row
+            if may_fail and self.rate and self._random.random() < self.rate:
+                fault = self._random.choice(self.kinds)
+            if fault == "truncate" and method != "GET":
+                fault = "drop"
+            self._in_a_row[key] = self._in_a_row.get(key, 0) + 1 if fault else 0
+            self.seen.append(Seen(method, path, fault, time.monotonic()))
+            return fault
+
+    def _lie(self, answer: Answer) -> None:
+        for lie in self.lies:
+            if lie(answer):
+                with self._lock:
+                    self.lies_told += 1
 
     @contextmanager
     def running(self) -> Iterator[FaultyProxy]:
@@ -261,26 +417,46 @@ class FaultyProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                with proxy._lock:
-                    number = len(proxy.seen) + 1
-                    fault = proxy.faults.get(number, "")
-                    proxy.seen.append((self.command, self.path, fault))
+                fault = proxy._choose(self.command, self.path)
                 if fault == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self._drop()
                     return
-                if fault == "503":
-                    self.send_response(503)
+                if fault in ("500", "503", "429"):
+                    self.send_response(int(fault))
+                    if fault == "429":
+                        self.send_header("Retry-After", proxy.retry_after)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                answer = self._forward(body)
+                proxy._lie(answer)
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
+                    if key.lower() != "content-length" or self.command == "HEAD":
+                        self.send_header(key, value)
+                if self.command != "HEAD":  # the length of what is sent, lie or not
+                    self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                if fault == "truncate":
+                    self.wfile.write(answer.body[: len(answer.body) // 2])
+                    self.wfile.flush()
+                    self._drop()
+                    return
+                if self.command != "HEAD":
+                    self.wfile.write(answer.body)
+
+            def _drop(self) -> None:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+            def _forward(self, body: bytes) -> Answer:
                 headers = {
                     k: v
                     for k, v in self.headers.items()
                     if k.lower() not in ("host", "content-length")
                 }
                 headers["Host"] = proxy.address
-                answer = requests.request(
+                upstream = requests.request(
                     self.command,
                     f"http://{proxy.upstream}{self.path}",
                     headers=headers,
@@ -288,22 +464,16 @@ class FaultyProxy:
                     allow_redirects=False,
                     timeout=60,
                 )
-                payload = b"" if self.command == "HEAD" else answer.content
-                self.send_response(answer.status_code)
-                for key, value in answer.headers.items():
-                    if key.lower() not in (
-                        "content-length",
-                        "transfer-encoding",
-                        "connection",
-                        "content-encoding",
-                    ):
-                        self.send_header(key, value)
-                length_header = answer.headers.get("Content-Length", str(len(payload)))
-                self.send_header(
-                    "Content-Length", length_header if self.command == "HEAD" else str(len(payload))
-                )
-                self.end_headers()
-                self.wfile.write(payload)
+                payload = b"" if self.command == "HEAD" else upstream.content
+                passed = {
+                    key: value
+                    for key, value in upstream.headers.items()
+                    if key.lower()
+                    not in ("content-length", "transfer-encoding", "connection", "content-encoding")
+                }
+                if self.command == "HEAD":
+                    passed["Content-Length"] = upstream.headers.get("Content-Length", "0")
+                return Answer(self.command, self.path, upstream.status_code, passed, payload)
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
 

@@ -1,15 +1,19 @@
 """A client for the OCI distribution API, on requests.
 
 It answers ``Basic`` and ``Bearer`` challenges with credentials from a :class:`Keychain`,
-caches tokens per scope, retries with backoff on 5xx answers and dropped connections, checks
-the digest of every manifest and blob it reads, and uploads blobs monolithically from files or
-in chunks from a stream (so a layer can be compressed while it is sent). Plain http is used
-only for loopback registries or when asked. No credential appears in an error message.
+caches tokens per scope, retries with backoff on 5xx and 429 answers (waiting as long as a
+``Retry-After`` header asks, up to a cap) and on dropped connections (a blob cut off mid-way is
+resumed with a ``Range`` request), checks the digest and media type of every manifest and the
+digest of every blob it reads, and uploads blobs monolithically from files or in chunks from a
+stream (so a layer can be compressed while it is sent). Plain http is used only for loopback
+registries or when asked. No credential appears in an error message.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +33,10 @@ if TYPE_CHECKING:
     import requests
 
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
-_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_GENERIC_TYPES = frozenset({"", "application/json", "application/octet-stream"})
+MAX_WAIT = 60.0
+"""The longest one wait before a retry may be, whatever ``Retry-After`` asks (seconds)."""
 _TIMEOUT = (10, 300)
 USER_AGENT = "pypack"
 
@@ -62,6 +69,10 @@ class BlobUnknown(RegistryError):
 
 class ManifestUnknown(RegistryError):
     """The registry does not have the manifest (image or tag)."""
+
+
+class ManifestMismatch(RegistryError):
+    """The registry served a manifest whose media type is wrong."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ class RegistryClient:
         session: requests.Session | None = None,
         retries: int = 4,
         backoff: float = 0.2,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.registry = registry
         self._keychain = keychain or Keychain()
@@ -110,6 +122,7 @@ class RegistryClient:
         self._session.headers["User-Agent"] = USER_AGENT
         self._retries = retries
         self._backoff = backoff
+        self._max_wait = max_wait
         self._tokens: dict[tuple[str, ...], str] = {}
         self._challenge: Challenge | None = None
 
@@ -225,14 +238,15 @@ class RegistryClient:
                     timeout=_TIMEOUT,
                     allow_redirects=True,
                 )
-            except (_requests().ConnectionError, _requests().Timeout) as exc:
+            except _connection_errors() as exc:
                 if attempt < self._retries:
                     attempt += 1
-                    time.sleep(self._backoff * 2 ** (attempt - 1))
+                    self._wait(attempt, None)
                     continue
                 raise RegistryError(
                     f"registry {self.registry}: {what}: cannot connect ({type(exc).__name__}) "
-                    f"to {full_url}; is the registry running and reachable?"
+                    f"to {full_url} (tried {attempt + 1} times); "
+                    "is the registry running and reachable?"
                 ) from None
             if response.status_code in expected:
                 return response
@@ -252,12 +266,26 @@ class RegistryClient:
             if response.status_code in _RETRY_STATUSES and attempt < self._retries:
                 response.close()
                 attempt += 1
-                time.sleep(self._backoff * 2 ** (attempt - 1))
+                self._wait(attempt, response.headers.get("Retry-After"))
                 continue
-            raise self._error(response, what, missing)
+            raise self._error(response, what, missing, tries=attempt + 1)
+
+    def _wait(self, attempt: int, retry_after: str | None) -> None:
+        """Sleep before retry number ``attempt``: exponential backoff, or longer when the
+        registry asked for it with ``Retry-After``; never more than ``max_wait``."""
+        delay = self._backoff * 2 ** (attempt - 1)
+        asked = _retry_after_seconds(retry_after) if retry_after else None
+        if asked is not None:
+            delay = max(delay, asked)
+        time.sleep(min(delay, self._max_wait))
 
     def _error(
-        self, response: requests.Response, what: str, missing: type[RegistryError] | None
+        self,
+        response: requests.Response,
+        what: str,
+        missing: type[RegistryError] | None,
+        *,
+        tries: int = 1,
     ) -> RegistryError:
         code, message = "", ""
         try:
@@ -271,6 +299,15 @@ class RegistryClient:
             response.close()
         detail = f"{response.status_code} {code} {message}".strip()
         text = f"registry {self.registry}: {what}: {detail}"
+        if response.status_code == 429:
+            return RegistryError(
+                f"{text} (tried {tries} times); the registry limits requests: "
+                "wait and try again, or log in for a higher limit"
+            )
+        if response.status_code in _RETRY_STATUSES:
+            return RegistryError(
+                f"{text} (tried {tries} times); the registry failed: try again later"
+            )
         if response.status_code in (401, 403):
             return RegistryAuthError(
                 f"{text} ({self._credentials.describe()}; check the credentials)"
@@ -301,20 +338,48 @@ class RegistryClient:
 
     def open_blob(self, repository: str, digest: str) -> Iterator[bytes]:
         """Stream a blob's bytes; the stream raises :class:`DigestMismatch` at its end if the
-        content does not match ``digest``."""
-        response = self._request(
-            "GET",
-            f"/v2/{repository}/blobs/{digest}",
-            scopes=(pull_scope(repository),),
-            what=f"GET blob {repository}@{digest}",
-            expect=(200,),
-            stream=True,
-            missing=BlobUnknown,
-        )
+        content does not match ``digest``. A connection lost mid-way is resumed from the byte
+        it stopped at (``Range``), up to ``retries`` times."""
+        what = f"GET blob {repository}@{digest}"
+
+        def get(offset: int) -> requests.Response:
+            return self._request(
+                "GET",
+                f"/v2/{repository}/blobs/{digest}",
+                scopes=(pull_scope(repository),),
+                what=what,
+                expect=(200, 206) if offset else (200,),
+                headers={"Range": f"bytes={offset}-"} if offset else None,
+                stream=True,
+                missing=BlobUnknown,
+            )
+
+        first = get(0)
 
         def chunks() -> Iterator[bytes]:
-            with response:
-                yield from response.iter_content(CHUNK)
+            response, received, attempt = first, 0, 0
+            while True:
+                # a registry that ignores Range sends the whole blob again: skip what we have
+                skip = received if response.status_code == 200 else 0
+                try:
+                    with response:
+                        for chunk in response.iter_content(CHUNK):
+                            if skip:
+                                chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                            if chunk:
+                                received += len(chunk)
+                                yield chunk
+                    return
+                except _connection_errors() as exc:
+                    if attempt >= self._retries:
+                        raise RegistryError(
+                            f"registry {self.registry}: {what}: connection lost after "
+                            f"{received} bytes ({type(exc).__name__}, tried {attempt + 1} "
+                            "times); is the registry reachable?"
+                        ) from None
+                    attempt += 1
+                    self._wait(attempt, None)
+                    response = get(received)
 
         return verified_chunks(chunks(), digest, f"registry {self.registry}: blob {digest}")
 
@@ -450,15 +515,12 @@ class RegistryClient:
         expected = reference if reference.startswith("sha256:") else None
         expected = expected or response.headers.get("Docker-Content-Digest")
         digest = sha256_of(raw)
+        where = f"registry {self.registry}: manifest {repository}:{reference}"
         if expected is not None:
-            verify(raw, expected, f"registry {self.registry}: manifest {repository}:{reference}")
-        media_type = (
-            response.headers.get("Content-Type", "").split(";")[0].strip()
-            or media_type_of(raw)
-            or mediatypes.OCI_MANIFEST
+            verify(raw, expected, where)
+        media_type = _manifest_media_type(
+            response.headers.get("Content-Type", ""), raw, f"{where} ({digest})"
         )
-        if media_type not in mediatypes.MANIFESTS | mediatypes.INDEXES:
-            media_type = media_type_of(raw) or media_type
         return RawDocument(raw, media_type, digest)
 
     def head_manifest(self, repository: str, reference: str) -> str | None:
@@ -498,6 +560,54 @@ class RegistryClient:
     def check_push_access(self, repository: str) -> None:
         """Fail early when ``repository`` cannot be written: start an upload and cancel it."""
         self._cancel_upload(repository, self._start_upload(repository))
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    """What requests raises for a connection refused, dropped or cut off mid-answer."""
+    exceptions = _requests().exceptions
+    return (exceptions.ConnectionError, exceptions.Timeout, exceptions.ChunkedEncodingError)
+
+
+def _retry_after_seconds(value: str) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds, or an HTTP date), or None."""
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _manifest_media_type(content_type: str, raw: bytes, where: str) -> str:
+    """The media type of a manifest a registry served, refusing a document that is no image
+    manifest or index, or whose own ``mediaType`` contradicts the ``Content-Type``."""
+    known = mediatypes.MANIFESTS | mediatypes.INDEXES
+    header = content_type.split(";")[0].strip()
+    declared = media_type_of(raw)  # the document's own mediaType, or its kind by its keys
+    try:
+        own = json.loads(raw).get("mediaType")
+    except (ValueError, AttributeError):
+        own = None
+    claimed = header not in _GENERIC_TYPES  # a Content-Type that says what the document is
+    contradicts = (claimed and isinstance(own, str) and own != header) or (
+        declared is not None
+        and header in known
+        and mediatypes.is_index(declared) != mediatypes.is_index(header)
+    )
+    if contradicts:
+        raise ManifestMismatch(
+            f"{where}: served as {header} but the document is {declared}; "
+            "the registry or a proxy in front of it is misbehaving"
+        )
+    media_type = header if header in known else (declared or header or mediatypes.OCI_MANIFEST)
+    if media_type not in known:
+        raise ManifestMismatch(
+            f"{where}: media type {media_type!r} is not an OCI or Docker v2 manifest or index"
+        )
+    return media_type
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
