@@ -147,7 +147,9 @@ def test_killed_publishing_builds_recover_with_the_same_digest(
         extra = ("--publish", "--run-image", run_image)
         return build_args(heavy, f"{registry}/robust/{run_id}-{name}", greeting, *extra)
 
-    baseline, reference = baseline_of(heavy.home, {s: published("base", s) for s in ("A", "B")})
+    baseline, _ = baseline_of(heavy.home, {s: published("base", s) for s in ("A", "B")})
+    reference = kills.run(heavy.home, published("reference", "B"))  # a first push, as the kills'
+    assert reference.digest() == baseline["B"]
     storage = Path(os.environ["PYPACK_RUN"]) / "registry-data" / "docker/registry/v2/repositories"
     writes = store_points(heavy.home, None)[:1]
     writes.append(
