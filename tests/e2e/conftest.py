@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -276,6 +277,12 @@ def pypack_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
     if "PYPACK_TEST_DOCKER_HOST" in os.environ:
         env["DOCKER_HOST"] = os.environ["PYPACK_TEST_DOCKER_HOST"]
     return {**env, **(extra or {})}
+
+
+def default_sigint() -> None:
+    """A ``preexec_fn`` giving a command Ctrl-C back: a test run in the background (``cmd &``)
+    ignores SIGINT, and so would the command, and pypack would never see the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_pypack(

@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     CNB_ID,
     PYPACK,
     creator_args,
+    default_sigint,
     docker,
     lifecycle,
     pypack_env,
@@ -146,9 +147,10 @@ def test_debian_13_builder_runs_its_lifecycle_in_a_container(
 
 
 STORE = re.compile(
-    r"images(/(\.pypack\.lock|oci-layout|index\.json|blobs(/sha256(/[0-9a-f]{64})?)?))?"
+    r"builds|images(/(\.pypack\.lock|oci-layout|index\.json|blobs(/sha256(/[0-9a-f]{64})?)?))?"
 )
-"""What saving an image may add to the home: the local store, and its finished blobs."""
+"""What saving an image may add to the home: the local store, and its finished blobs (and the
+parent of work directories, empty again)."""
 
 
 def entries(root: Path) -> set[str]:
@@ -206,6 +208,7 @@ def interrupt(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 300
     while not ready(watched.tmp):
@@ -247,7 +250,10 @@ def test_builder_create_leaves_nothing_behind(trixie: Trixie, tmp_path: Path) ->
 
     stopped = Watched.start(trixie.home, tmp_path / "stopped")
     args = ["builder", "create", "pypack-test/stopped:1", "--config", str(trixie.config)]
-    result = interrupt(trixie.home, stopped, args, work_file("pypack-builder-", "layer-1"))
+    builds = trixie.home / "builds"  # builder create works there, not in the temp directory
+    result = interrupt(
+        trixie.home, stopped, args, lambda _: any(builds.glob("pypack-builder-*/layer-1*"))
+    )
     assert result.returncode != 0
     assert "Successfully" not in result.stdout
     stopped.check(saved=False)

@@ -21,7 +21,7 @@ from pypack.pack.home import Home
 from pypack.pack.images import local_name
 from tests.conftest import tool
 from tests.e2e.busybox_stack import Stack, stack, write_buildpack
-from tests.e2e.conftest import PYPACK, pypack_env, run_pypack
+from tests.e2e.conftest import PYPACK, default_sigint, pypack_env, run_pypack
 
 __all__ = ["stack"]
 
@@ -499,6 +499,7 @@ def test_builds_leave_nothing_behind(stack: Stack, registry: str, docker_client:
     with subprocess.Popen(
         [PYPACK, "build", "test/tidy:3", *common, "--buildpack", str(slow)],
         stdout=subprocess.PIPE, text=True, env=pypack_env(stack.home, env),
+        preexec_fn=default_sigint,
     ) as interrupted:  # fmt: skip
         assert interrupted.stdout is not None
         for line in interrupted.stdout:

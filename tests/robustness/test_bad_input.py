@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tarfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -665,7 +666,7 @@ def _index_no_platform(world: World, repository: str) -> None:
 
 registry_builder_case("config-not-json", _config_not_json, "config")
 registry_builder_case("config-missing", _config_missing, "config")
-registry_builder_case("layer-missing", _layer_missing, "BLOB_UNKNOWN", names_image=False)
+registry_builder_case("layer-missing", _layer_missing, "push that image again", names_image=False)
 registry_builder_case("no-builder-label", _no_builder_label, "not a CNB builder")
 registry_builder_case("builder-label-not-json", _builder_label_not_json, "not a CNB builder")
 registry_builder_case("config-size-wrong", _config_size_wrong, "config")
@@ -704,8 +705,13 @@ def registry_tags(registry: str) -> dict[str, list[str]]:
         repositories = json.load(answer)["repositories"]
     result = {}
     for repository in repositories:
-        with urllib.request.urlopen(f"http://{registry}/v2/{repository}/tags/list") as answer:
-            result[repository] = sorted(json.load(answer).get("tags") or [])
+        try:
+            with urllib.request.urlopen(f"http://{registry}/v2/{repository}/tags/list") as answer:
+                result[repository] = sorted(json.load(answer).get("tags") or [])
+        except urllib.error.HTTPError as error:  # blobs pushed, never a manifest: no tags
+            if error.code != 404:
+                raise
+            result[repository] = []
     return result
 
 

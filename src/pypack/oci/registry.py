@@ -312,6 +312,8 @@ class RegistryClient:
             return RegistryAuthError(
                 f"{text} ({self._credentials.describe()}; check the credentials)"
             )
+        if response.status_code == 404 and missing is BlobUnknown:
+            return missing(f"{text}; an image there needs the blob: push that image again")
         if response.status_code == 404 and missing is not None:
             return missing(text)
         return RegistryError(text)
