@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +149,8 @@ def test_bad_input_is_one_line_and_changes_nothing(stack: Stack, tmp_path: Path)
     env_file = tmp_path / "bad.env"
     env_file.write_text("GOOD=1\n=nope\n")
     project = app / "project.toml"
-    private = Path(tempfile.mkdtemp(prefix="pypack-private-", dir="/tmp"))  # mode 0700
+    private = stack.root / "private"  # goes with the stack
+    private.mkdir(mode=0o700)
     (private / "data").mkdir()
     cases = [
         (

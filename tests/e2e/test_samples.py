@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,9 +18,10 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).parents[2]
 
 
-def test_sample_static_site_answers_http(tmp_path: Path) -> None:
+def test_sample_static_site_answers_http(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     home = Path(tempfile.mkdtemp(prefix="pypack-sample-", dir="/tmp"))
     home.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
 
     def pypack(*args: str) -> str:
         return run_pypack(home, *args, timeout=300).stdout
