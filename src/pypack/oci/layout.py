@@ -31,7 +31,7 @@ from pypack.fsutil import (
     write_atomically,
 )
 from pypack.oci import mediatypes
-from pypack.oci.digest import CHUNK, DigestMismatch, hex_of, sha256_of, verify
+from pypack.oci.digest import CHUNK, DigestMismatch, file_digest, hex_of, sha256_of, verify
 from pypack.oci.models import Descriptor, ImageLayout, Index, RawDocument, media_type_of
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -316,13 +316,11 @@ class LayoutStore:
                 self._check_blob(digest, name, what, result)
 
     def _check_blob(self, digest: str, name: str, what: str, result: LayoutCheck) -> bool:
-        hasher = hashlib.sha256()
         with self.open_blob(digest) as blob:
-            while chunk := blob.read(CHUNK):
-                hasher.update(chunk)
-                result.bytes += len(chunk)
+            actual, size = file_digest(blob)
+        result.bytes += size
         result.blobs += 1
-        if "sha256:" + hasher.hexdigest() != digest:
+        if actual != digest:
             result.problems.append(
                 f"{self.root}: image {name}: {what} {digest} does not match its digest"
             )

@@ -12,7 +12,6 @@ live only until the next build.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from pypack.fsutil import TEMP_SUFFIX, abandoned, remove_if_abandoned
 from pypack.lifecycle.cache import METADATA_FILE, VolumeCache
-from pypack.oci.digest import CHUNK
+from pypack.oci.digest import file_digest
 from pypack.oci.layout import LayoutCheck
 from pypack.pack.home import Home
 from pypack.pack.rootfs import PARTIAL_MARK
@@ -131,11 +130,9 @@ def _check_cache(cache: VolumeCache, problems: list[str]) -> int:
         problems.append(f"{cache.root}: committed/{METADATA_FILE} is missing")
     count = 0
     for tar in sorted(cache.committed.glob("sha256:*.tar")):
-        hasher = hashlib.sha256()
         with open(tar, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                hasher.update(chunk)
+            actual, _ = file_digest(handle)
         count += 1
-        if f"sha256:{hasher.hexdigest()}.tar" != tar.name:
+        if f"{actual}.tar" != tar.name:
             problems.append(f"{tar}: does not match its digest")
     return count
